@@ -1,0 +1,20 @@
+//! Sparse-attention masks, selection methods and the CPU reference.
+//!
+//! | module | what it provides |
+//! |---|---|
+//! | [`mask`] | the formats kernels execute: dense, block-sparse, vertical-slash (MInference's format), streaming, N:M, per-row key lists; density after tile rounding |
+//! | [`method`] | selection policies from the papers behind one [`Method`] trait, parsed from `name:key=value` strings |
+//! | [`reference`] | CPU attention under any mask (f32/f64, online softmax, rayon): output, log-sum-exp, kept keys |
+//! | [`metrics`] | attention-mass recall, output error, density |
+//!
+//! Data flows one way: workload -> method -> mask -> executor -> metrics.
+
+pub mod error;
+pub mod mask;
+pub mod method;
+pub mod metrics;
+pub mod reference;
+
+pub use error::{KernelError, Result};
+pub use mask::{Mask, MaskFormat};
+pub use method::{Method, Selection, SelectionContext};

@@ -1,0 +1,112 @@
+//! The catalog of methods: names, parameters, defaults, constructors.
+
+use super::params::{MethodSpec, Params};
+use super::{Dense, Method};
+use crate::error::{KernelError, Result};
+
+/// One registered method.
+pub struct MethodEntry {
+    /// Name used on the command line.
+    pub name: &'static str,
+    /// One line on what it is and where it comes from.
+    pub summary: &'static str,
+    /// Parameters with their defaults, e.g. `v=1000,s=6096`.
+    pub defaults: &'static str,
+    /// Builds the method from parsed parameters (and rejects unknown ones).
+    pub build: fn(Params) -> Result<Box<dyn Method>>,
+}
+
+fn build_dense(p: Params) -> Result<Box<dyn Method>> {
+    p.finish(&[])?;
+    Ok(Box::new(Dense))
+}
+
+/// Every registered method, in table order.
+pub fn method_catalog() -> &'static [MethodEntry] {
+    &[MethodEntry {
+        name: "dense",
+        summary: "full attention (the baseline)",
+        defaults: "",
+        build: build_dense,
+    }]
+}
+
+/// Builds a method from `name` or `name:key=value,...`.
+pub fn parse_method(spec: &str) -> Result<Box<dyn Method>> {
+    let spec = MethodSpec::parse(spec)?;
+    let entry = method_catalog()
+        .iter()
+        .find(|e| e.name == spec.name)
+        .ok_or_else(|| KernelError::UnknownMethod {
+            name: spec.name.clone(),
+            known: method_catalog().iter().map(|e| e.name).collect::<Vec<_>>().join(", "),
+        })?;
+    (entry.build)(Params::new(&spec))
+}
+
+/// Parses a comma-separated method list where each method may carry parameters,
+/// e.g. `dense,vertical-slash:v=1000,s=6096,a-shape`; `all` expands to every
+/// method at its defaults. A segment without `=` starts a new method.
+pub fn parse_methods(list: &str) -> Result<Vec<Box<dyn Method>>> {
+    let mut specs: Vec<String> = Vec::new();
+    for part in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        match specs.last_mut() {
+            Some(last) if part.contains('=') && !part.contains(':') => {
+                last.push(',');
+                last.push_str(part);
+            }
+            _ => specs.push(part.to_string()),
+        }
+    }
+    let mut methods = Vec::new();
+    for s in specs {
+        if s == "all" {
+            methods.extend(all_default_methods()?);
+        } else {
+            methods.push(parse_method(&s)?);
+        }
+    }
+    if methods.is_empty() {
+        return Err(KernelError::UnknownMethod {
+            name: list.to_string(),
+            known: method_catalog().iter().map(|e| e.name).collect::<Vec<_>>().join(", "),
+        });
+    }
+    Ok(methods)
+}
+
+/// Every method at its default parameters.
+pub fn all_default_methods() -> Result<Vec<Box<dyn Method>>> {
+    method_catalog()
+        .iter()
+        .map(|e| (e.build)(Params::new(&MethodSpec::parse(e.name)?)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_method_lists_the_known_ones() {
+        let e = parse_method("minference")
+            .err()
+            .expect("unknown method must fail")
+            .to_string();
+        assert!(e.contains("`minference`") && e.contains("dense"), "{e}");
+    }
+
+    #[test]
+    fn dense_rejects_parameters() {
+        assert!(parse_method("dense:k=1").err().is_some());
+        assert_eq!(parse_method("dense").unwrap().label(), "dense");
+    }
+
+    #[test]
+    fn lists_split_on_method_boundaries() {
+        let ms = parse_methods("dense, dense").unwrap();
+        assert_eq!(ms.len(), 2);
+        assert!(parse_methods("").err().is_some());
+        assert!(parse_methods("all").unwrap().len() == method_catalog().len());
+    }
+}

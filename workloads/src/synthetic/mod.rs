@@ -1,0 +1,1 @@
+//! Synthetic Q/K/V with planted attention structure (being written).
