@@ -1,0 +1,3 @@
+//! One module per subcommand: a clap `Args` struct and a `run` function.
+
+pub mod recall;
