@@ -3,6 +3,7 @@
 mod commands;
 mod output;
 mod provenance;
+mod study;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};

@@ -1,0 +1,3 @@
+//! Experiments shared by several subcommands.
+
+pub mod recall;
