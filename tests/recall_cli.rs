@@ -1,0 +1,181 @@
+//! End-to-end tests of `sparselab recall`: the table, the CSV, and the errors a
+//! user sees for bad input.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn sparselab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sparselab"))
+        .args(args)
+        .output()
+        .expect("the sparselab binary runs")
+}
+
+fn temp_path(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sparselab-recall-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(name)
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn writes_table_and_csv_with_dense_exact() {
+    let out = temp_path("small.csv");
+    let o = sparselab(&[
+        "recall",
+        "--profile",
+        "streaming",
+        "--seq-len",
+        "300",
+        "--heads",
+        "4",
+        "--kv-heads",
+        "2",
+        "--head-dim",
+        "64",
+        "--methods",
+        "dense,a-shape:sink=4,local=64,oracle-keys:k=68",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "stderr: {}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("| method") && stdout.contains("a-shape"), "{stdout}");
+
+    let mut reader = csv::Reader::from_path(&out).expect("csv written");
+    let headers = reader.headers().unwrap().clone();
+    for column in [
+        "method",
+        "params",
+        "seq_len",
+        "heads",
+        "head_dim",
+        "density",
+        "recall_mean",
+        "recall_min",
+        "out_rel_err",
+        "est_flops",
+        "seed",
+        "git_commit",
+        "device",
+        "date",
+    ] {
+        assert!(
+            headers.iter().any(|h| h == column),
+            "missing column {column}: {headers:?}"
+        );
+    }
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 3);
+    let num = |r: &csv::StringRecord, c: &str| r[col(c)].parse::<f64>().unwrap();
+    let dense = &rows[0];
+    assert_eq!(&dense[col("method")], "dense");
+    assert!((num(dense, "recall_mean") - 1.0).abs() < 1e-12);
+    assert!((num(dense, "recall_min") - 1.0).abs() < 1e-12);
+    assert!(num(dense, "out_rel_err") < 1e-12);
+    let ashape = &rows[1];
+    assert_eq!(&ashape[col("params")], "sink=4,local=64");
+    assert!(num(ashape, "recall_mean") < 1.0 && num(ashape, "recall_mean") > 0.5);
+    assert!(num(ashape, "density") < 0.7);
+    // The oracle with the same keys per row as the A-shape's widest row keeps at least as much.
+    assert!(num(&rows[2], "recall_mean") >= num(ashape, "recall_mean") - 1e-9);
+}
+
+#[test]
+fn unknown_method_lists_known_ones() {
+    let o = sparselab(&[
+        "recall",
+        "--seq-len",
+        "128",
+        "--heads",
+        "1",
+        "--methods",
+        "dense,minference",
+    ]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("unknown method `minference`") && e.contains("vertical-slash"),
+        "{e}"
+    );
+}
+
+#[test]
+fn bad_parameter_is_named() {
+    let o = sparselab(&[
+        "recall",
+        "--seq-len",
+        "128",
+        "--heads",
+        "1",
+        "--methods",
+        "block-topk:k=abc",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("`k`"), "{}", stderr(&o));
+}
+
+#[test]
+fn budget_larger_than_sequence_is_an_error() {
+    let o = sparselab(&[
+        "recall",
+        "--seq-len",
+        "256",
+        "--heads",
+        "1",
+        "--head-dim",
+        "32",
+        "--methods",
+        "a-shape:sink=4,local=5000",
+        "--quiet",
+    ]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("5000") && e.contains("256"), "{e}");
+}
+
+#[test]
+fn unknown_profile_and_zero_heads_are_errors() {
+    let o = sparselab(&[
+        "recall",
+        "--profile",
+        "sparse-everything",
+        "--seq-len",
+        "128",
+        "--methods",
+        "dense",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("sparse-everything") && stderr(&o).contains("vertical-slash"),
+        "{}",
+        stderr(&o)
+    );
+    let o = sparselab(&["recall", "--heads", "0", "--seq-len", "128", "--methods", "dense"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("heads"), "{}", stderr(&o));
+}
+
+#[test]
+fn failed_run_leaves_earlier_csv_untouched() {
+    let out = temp_path("keep.csv");
+    std::fs::write(&out, "earlier results\n").unwrap();
+    let o = sparselab(&[
+        "recall",
+        "--seq-len",
+        "128",
+        "--heads",
+        "1",
+        "--methods",
+        "nonsense",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "earlier results\n");
+}
