@@ -13,12 +13,15 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 #[command(name = "sparselab", version, about, long_about = None)]
 struct Cli {
+    /// Without a subcommand, runs the default study (`sparselab run`).
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The default study: every method on a synthetic workload, written to a new run folder.
+    Run(commands::run::RunArgs),
     /// How much of the attention each method keeps, computed on the CPU.
     Recall(commands::recall::RecallArgs),
 }
@@ -26,7 +29,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: Result<()> = match &cli.command {
-        Command::Recall(args) => commands::recall::run(args),
+        None => commands::run::RunArgs::from_defaults().and_then(|args| commands::run::run(&args)),
+        Some(Command::Run(args)) => commands::run::run(args),
+        Some(Command::Recall(args)) => commands::recall::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

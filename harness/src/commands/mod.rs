@@ -1,3 +1,4 @@
 //! One module per subcommand: a clap `Args` struct and a `run` function.
 
 pub mod recall;
+pub mod run;
