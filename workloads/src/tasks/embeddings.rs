@@ -1,0 +1,165 @@
+//! Token embeddings for the task solvers: one random unit vector per token, and
+//! decoding an attention output back to the token whose embedding is nearest.
+//!
+//! Random unit vectors in `dim` dimensions are nearly orthogonal (inner products
+//! of about `1/sqrt(dim)`), which is what lets attention built by construction
+//! pick out one token among thousands without training.
+
+use crate::SeededRng;
+use std::ops::Range;
+
+/// Unit vectors `[vocab, dim]`, row `t` for token `t`.
+#[derive(Debug, Clone)]
+pub struct Codebook {
+    dim: usize,
+    vectors: Vec<f32>,
+}
+
+/// Candidates scored per block in [`Codebook::nearest_batch`] (bounds the score buffer).
+const DECODE_BLOCK: usize = 4096;
+
+impl Codebook {
+    /// `vocab` unit vectors of `dim` entries; token `t` comes from its own ChaCha
+    /// stream of `seed`, so growing the vocabulary does not change earlier tokens.
+    pub fn new(vocab: usize, dim: usize, seed: u64) -> Self {
+        let mut vectors = Vec::with_capacity(vocab * dim);
+        for t in 0..vocab {
+            vectors.extend(SeededRng::new(seed, t as u64).unit_vector(dim));
+        }
+        Self { dim, vectors }
+    }
+
+    /// Entries per vector.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Number of tokens.
+    pub fn vocab(&self) -> usize {
+        self.vectors.len() / self.dim.max(1)
+    }
+
+    /// The embedding of token `t` (`t < vocab`).
+    pub fn vector(&self, t: u32) -> &[f32] {
+        let s = t as usize * self.dim;
+        &self.vectors[s..s + self.dim]
+    }
+
+    /// For each row of `xs` (`[n, dim]`), the token in `candidates` with the largest
+    /// inner product, which for unit vectors is the nearest one. Ties go to the
+    /// smaller token. Scores come from one GEMM per block of candidates.
+    pub fn nearest_batch(&self, xs: &[f32], candidates: Range<usize>) -> Vec<u32> {
+        let d = self.dim;
+        let n = xs.len() / d.max(1);
+        let mut best = vec![(f32::NEG_INFINITY, candidates.start as u32); n];
+        let mut scores = Vec::new();
+        let mut start = candidates.start;
+        while start < candidates.end {
+            let end = (start + DECODE_BLOCK).min(candidates.end);
+            let m = end - start;
+            scores.clear();
+            scores.resize(n * m, 0.0f32);
+            let block = &self.vectors[start * d..end * d];
+            // SAFETY: xs is [n, d] row-major, block is [m, d] row-major read as its
+            // transpose [d, m] (row stride 1, column stride d), scores is [n, m];
+            // every slice holds exactly the elements the strides address.
+            unsafe {
+                matrixmultiply::sgemm(
+                    n,
+                    d,
+                    m,
+                    1.0,
+                    xs.as_ptr(),
+                    d as isize,
+                    1,
+                    block.as_ptr(),
+                    1,
+                    d as isize,
+                    0.0,
+                    scores.as_mut_ptr(),
+                    m as isize,
+                    1,
+                );
+            }
+            for (i, row) in scores.chunks_exact(m).enumerate() {
+                for (j, &s) in row.iter().enumerate() {
+                    if s > best[i].0 {
+                        best[i] = (s, (start + j) as u32);
+                    }
+                }
+            }
+            start = end;
+        }
+        best.into_iter().map(|(_, t)| t).collect()
+    }
+
+    /// The `k` tokens of `candidates` with the largest inner product with `x`, best first.
+    pub fn top_k(&self, x: &[f32], candidates: Range<usize>, k: usize) -> Vec<u32> {
+        let mut scored: Vec<(f32, u32)> = candidates
+            .map(|t| {
+                let s = self.vector(t as u32).iter().zip(x).map(|(a, b)| a * b).sum::<f32>();
+                (s, t as u32)
+            })
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        scored.truncate(k);
+        scored.into_iter().map(|(_, t)| t).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vectors_are_unit_and_nearly_orthogonal() {
+        let cb = Codebook::new(64, 128, 3);
+        for t in 0..64 {
+            let n: f32 = cb.vector(t).iter().map(|x| x * x).sum();
+            assert!((n - 1.0).abs() < 1e-5);
+        }
+        let dot: f32 = cb.vector(1).iter().zip(cb.vector(2)).map(|(a, b)| a * b).sum();
+        assert!(dot.abs() < 0.4, "{dot}");
+    }
+
+    #[test]
+    fn growing_the_vocabulary_keeps_earlier_tokens() {
+        let small = Codebook::new(10, 16, 1);
+        let large = Codebook::new(1000, 16, 1);
+        assert_eq!(small.vector(7), large.vector(7));
+    }
+
+    #[test]
+    fn nearest_recovers_a_mixture_major_component() {
+        let cb = Codebook::new(9000, 64, 5);
+        // 0.6 of token 4321 plus 0.4 spread over ten others decodes to 4321,
+        // across the 4096-candidate block boundary.
+        let mut rows = Vec::new();
+        for target in [4321u32, 10, 8999] {
+            let mut x: Vec<f32> = cb.vector(target).iter().map(|v| 0.6 * v).collect();
+            for other in 100..110u32 {
+                for (a, b) in x.iter_mut().zip(cb.vector(other)) {
+                    *a += 0.04 * b;
+                }
+            }
+            rows.extend(x);
+        }
+        assert_eq!(cb.nearest_batch(&rows, 0..9000), vec![4321, 10, 8999]);
+        // Restricting the candidates excludes the true token.
+        assert_ne!(cb.nearest_batch(&rows[..64], 5000..9000)[0], 4321);
+    }
+
+    #[test]
+    fn top_k_ranks_an_average_of_four() {
+        let cb = Codebook::new(500, 64, 2);
+        let mut x = vec![0.0f32; 64];
+        for t in [3u32, 77, 150, 499] {
+            for (a, b) in x.iter_mut().zip(cb.vector(t)) {
+                *a += 0.25 * b;
+            }
+        }
+        let mut top = cb.top_k(&x, 0..500, 4);
+        top.sort();
+        assert_eq!(top, vec![3, 77, 150, 499]);
+    }
+}
