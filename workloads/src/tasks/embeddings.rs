@@ -93,18 +93,85 @@ impl Codebook {
         best.into_iter().map(|(_, t)| t).collect()
     }
 
-    /// The `k` tokens of `candidates` with the largest inner product with `x`, best first.
-    pub fn top_k(&self, x: &[f32], candidates: Range<usize>, k: usize) -> Vec<u32> {
-        let mut scored: Vec<(f32, u32)> = candidates
-            .map(|t| {
-                let s = self.vector(t as u32).iter().zip(x).map(|(a, b)| a * b).sum::<f32>();
-                (s, t as u32)
-            })
-            .collect();
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        scored.truncate(k);
-        scored.into_iter().map(|(_, t)| t).collect()
+    /// `k` tokens of `candidates` whose embeddings explain `x` best: orthogonal
+    /// matching pursuit (take the token with the largest inner product with the
+    /// residual, remove the span of the tokens taken so far from `x`, repeat), then
+    /// single swaps while one lowers the residual. For `k = 1` this is the nearest
+    /// token. Unlike a plain top `k`, a mixture of `k` embeddings is recovered even
+    /// when they overlap with each other.
+    pub fn pursuit(&self, x: &[f32], candidates: Range<usize>, k: usize) -> Vec<u32> {
+        let x: Vec<f64> = x.iter().map(|&a| a as f64).collect();
+        let k = k.min(candidates.len());
+        let mut chosen: Vec<u32> = Vec::with_capacity(k);
+        while chosen.len() < k {
+            let residual = self.residual(&x, &chosen);
+            let best = candidates
+                .clone()
+                .map(|t| t as u32)
+                .filter(|t| !chosen.contains(t))
+                .map(|t| (dot(self.vector(t), &residual), t))
+                .fold((f64::NEG_INFINITY, candidates.start as u32), |b, c| {
+                    if c.0 > b.0 {
+                        c
+                    } else {
+                        b
+                    }
+                });
+            chosen.push(best.1);
+        }
+        if k < 2 {
+            return chosen;
+        }
+        let norm2 = |r: Vec<f64>| r.iter().map(|a| a * a).sum::<f64>();
+        let mut current = norm2(self.residual(&x, &chosen));
+        for _ in 0..k {
+            let mut improved = false;
+            for i in 0..k {
+                for t in candidates.clone().map(|t| t as u32) {
+                    if chosen.contains(&t) {
+                        continue;
+                    }
+                    let old = std::mem::replace(&mut chosen[i], t);
+                    let r = norm2(self.residual(&x, &chosen));
+                    if r < current * (1.0 - 1e-9) {
+                        current = r;
+                        improved = true;
+                    } else {
+                        chosen[i] = old;
+                    }
+                }
+            }
+            if !improved {
+                break;
+            }
+        }
+        chosen
     }
+
+    /// `x` minus its orthogonal projection on the span of the tokens' embeddings.
+    fn residual(&self, x: &[f64], tokens: &[u32]) -> Vec<f64> {
+        let mut residual = x.to_vec();
+        let mut basis: Vec<Vec<f64>> = Vec::with_capacity(tokens.len());
+        for &t in tokens {
+            let mut q: Vec<f64> = self.vector(t).iter().map(|&a| a as f64).collect();
+            for b in &basis {
+                let c: f64 = q.iter().zip(b).map(|(a, b)| a * b).sum();
+                q.iter_mut().zip(b).for_each(|(a, b)| *a -= c * b);
+            }
+            let norm = q.iter().map(|a| a * a).sum::<f64>().sqrt();
+            if norm > 1e-9 {
+                q.iter_mut().for_each(|a| *a /= norm);
+                let c: f64 = residual.iter().zip(&q).map(|(a, b)| a * b).sum();
+                residual.iter_mut().zip(&q).for_each(|(a, b)| *a -= c * b);
+                basis.push(q);
+            }
+        }
+        residual
+    }
+}
+
+fn dot(a: &[f32], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(&x, y)| x as f64 * y).sum()
 }
 
 #[cfg(test)]
@@ -150,16 +217,17 @@ mod tests {
     }
 
     #[test]
-    fn top_k_ranks_an_average_of_four() {
-        let cb = Codebook::new(500, 64, 2);
+    fn pursuit_recovers_an_average_of_four() {
+        let cb = Codebook::new(1024, 64, 2);
         let mut x = vec![0.0f32; 64];
-        for t in [3u32, 77, 150, 499] {
+        for t in [3u32, 77, 150, 1023] {
             for (a, b) in x.iter_mut().zip(cb.vector(t)) {
                 *a += 0.25 * b;
             }
         }
-        let mut top = cb.top_k(&x, 0..500, 4);
-        top.sort();
-        assert_eq!(top, vec![3, 77, 150, 499]);
+        let mut found = cb.pursuit(&x, 0..1024, 4);
+        found.sort();
+        assert_eq!(found, vec![3, 77, 150, 1023]);
+        assert_eq!(cb.pursuit(&x, 0..1024, 1).len(), 1);
     }
 }

@@ -5,6 +5,7 @@
 //! |---|---|
 //! | [`mqar`] | Zoology's multi-query associative recall token sequences |
 //! | [`mqar_solver`] | the attention head that solves MQAR by construction, and its scoring |
+//! | [`niah`] | RULER-style needles (single, multi-key, multi-value, multi-query) planted into any workload |
 //! | [`embeddings`] | random unit token embeddings and nearest-token decoding |
 //!
 //! A task builds a [`crate::Workload`], names the output rows it reads
@@ -14,10 +15,12 @@
 pub mod embeddings;
 pub mod mqar;
 pub mod mqar_solver;
+pub mod niah;
 
 pub use embeddings::Codebook;
 pub use mqar::{MqarConfig, MqarExample, MqarQuery};
 pub use mqar_solver::{MqarScore, MqarSolver, MqarTask};
+pub use niah::{NiahScore, NiahSpec, NiahTask, NiahVariant};
 
 /// One output row a task reads: query row `row` of head `head`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
