@@ -6,13 +6,31 @@
 //! the time a user pays. Methods are built from strings such as
 //! `vertical-slash:v=1000,s=6096` by [`registry::parse_method`].
 
+mod a_shape;
+mod block_topk;
+mod checks;
+mod cost;
 mod dense;
+mod flexprefill;
+mod oracle_blocks;
+mod oracle_keys;
 pub mod params;
 pub mod registry;
+mod scoring;
+mod topk;
+mod vertical_slash;
+mod xattention;
 
+pub use a_shape::AShape;
+pub use block_topk::BlockTopK;
 pub use dense::Dense;
+pub use flexprefill::{FlexPrefill, HeadPattern};
+pub use oracle_blocks::OracleBlocks;
+pub use oracle_keys::OracleKeys;
 pub use params::{MethodSpec, Params};
 pub use registry::{all_default_methods, method_catalog, parse_method, parse_methods, MethodEntry};
+pub use vertical_slash::VerticalSlash;
+pub use xattention::XAttention;
 
 use crate::error::Result;
 use crate::mask::Mask;

@@ -1,7 +1,7 @@
 //! The catalog of methods: names, parameters, defaults, constructors.
 
 use super::params::{MethodSpec, Params};
-use super::{Dense, Method};
+use super::{AShape, BlockTopK, Dense, FlexPrefill, Method, OracleBlocks, OracleKeys, VerticalSlash, XAttention};
 use crate::error::{KernelError, Result};
 
 /// One registered method.
@@ -21,14 +21,58 @@ fn build_dense(p: Params) -> Result<Box<dyn Method>> {
     Ok(Box::new(Dense))
 }
 
-/// Every registered method, in table order.
+/// Every registered method, in table order (dense first, oracles last).
 pub fn method_catalog() -> &'static [MethodEntry] {
-    &[MethodEntry {
-        name: "dense",
-        summary: "full attention (the baseline)",
-        defaults: "",
-        build: build_dense,
-    }]
+    &[
+        MethodEntry {
+            name: "dense",
+            summary: "full attention (the baseline)",
+            defaults: "",
+            build: build_dense,
+        },
+        MethodEntry {
+            name: "a-shape",
+            summary: "attention sinks + local window (StreamingLLM; MInference's A-shape)",
+            defaults: "sink=128,local=3968",
+            build: |p| Ok(Box::new(AShape::from_params(p)?)),
+        },
+        MethodEntry {
+            name: "vertical-slash",
+            summary: "top columns and diagonals estimated from the last 64 queries (MInference)",
+            defaults: "v=1000,s=6096",
+            build: |p| Ok(Box::new(VerticalSlash::from_params(p)?)),
+        },
+        MethodEntry {
+            name: "block-topk",
+            summary: "top-k key blocks per query block by mean-pooled Q K^T (MInference block-sparse)",
+            defaults: "k=100,block=64",
+            build: |p| Ok(Box::new(BlockTopK::from_params(p)?)),
+        },
+        MethodEntry {
+            name: "flexprefill",
+            summary: "per-head query-aware or vertical-slash blocks covering gamma of the attention (FlexPrefill)",
+            defaults: "gamma=0.9,tau=0.1,block=128",
+            build: |p| Ok(Box::new(FlexPrefill::from_params(p)?)),
+        },
+        MethodEntry {
+            name: "xattention",
+            summary: "blocks by strided antidiagonal sums until tau of the mass (XAttention)",
+            defaults: "tau=0.9,stride=8,block=128",
+            build: |p| Ok(Box::new(XAttention::from_params(p)?)),
+        },
+        MethodEntry {
+            name: "oracle-blocks",
+            summary: "exact top-k key blocks by true attention mass (upper bound for block methods)",
+            defaults: "k=100,block=64",
+            build: |p| Ok(Box::new(OracleBlocks::from_params(p)?)),
+        },
+        MethodEntry {
+            name: "oracle-keys",
+            summary: "exact top-k keys per row by true score (upper bound for every method)",
+            defaults: "k=2048",
+            build: |p| Ok(Box::new(OracleKeys::from_params(p)?)),
+        },
+    ]
 }
 
 /// Builds a method from `name` or `name:key=value,...`.
@@ -90,8 +134,7 @@ mod tests {
     #[test]
     fn unknown_method_lists_the_known_ones() {
         let e = parse_method("minference")
-            .err()
-            .expect("unknown method must fail")
+            .expect_err("unknown method must fail")
             .to_string();
         assert!(e.contains("`minference`") && e.contains("dense"), "{e}");
     }

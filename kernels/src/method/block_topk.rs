@@ -1,0 +1,101 @@
+//! MInference's block-sparse pattern: mean-pool Q and K in blocks, score the
+//! pooled `Q K^T` under a block-causal mask, keep the top `k` key blocks per
+//! query block (arXiv 2407.02490, Algorithm 3; `block_sparse_attention` in
+//! microsoft/MInference, which pools in 64-token blocks and keeps 100).
+
+use super::checks::{block_size, fits_blocks, positive, supported_block};
+use super::cost::{self, ELEM_BYTES};
+use super::params::Params;
+use super::scoring::{gemm_abt, mean_pool};
+use super::topk::top_k;
+use super::{Method, Selection, SelectionContext};
+use crate::error::Result;
+use crate::mask::{num_blocks, BlockSparseMask, Mask};
+use rayon::prelude::*;
+
+const NAME: &str = "block-topk";
+
+/// Top-`k` key blocks per query block by pooled score. Query blocks with fewer
+/// than `k` visible key blocks keep all of them. No block is forced: the
+/// diagonal block is kept only when its pooled score ranks in the top `k`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockTopK {
+    k: usize,
+    block: usize,
+}
+
+impl BlockTopK {
+    /// Keyword parameters this method reads.
+    pub const PARAMS: [&'static str; 2] = ["k", "block"];
+
+    /// `k` key blocks (at least 1) of `block` tokens (64 or 128).
+    pub fn new(k: usize, block: usize) -> Result<Self> {
+        Ok(Self {
+            k: super::checks::nonzero(NAME, "k", k)?,
+            block: supported_block(NAME, block)?,
+        })
+    }
+
+    /// From `k=..,block=..` (defaults 100 and 64, as MInference).
+    pub fn from_params(mut p: Params) -> Result<Self> {
+        let k = positive(&mut p, NAME, "k", 100)?;
+        let block = block_size(&mut p, NAME, 64)?;
+        p.finish(&Self::PARAMS)?;
+        Self::new(k, block)
+    }
+}
+
+/// Pooled block scores of head `h`: `[nb, nb]`, `Q_pool K_pool^T` (unscaled;
+/// a positive scale does not change the ranking).
+pub(crate) fn pooled_scores(w: &sparselab_workloads::Workload, h: usize, block: usize) -> Vec<f32> {
+    let (seq, dim) = (w.seq_len(), w.head_dim());
+    let nb = num_blocks(seq, block);
+    let qp = mean_pool(w.q().head(h), seq, dim, block);
+    let kp = mean_pool(w.k().head(w.kv_head_of(h)), seq, dim, block);
+    let mut s = vec![0.0f32; nb * nb];
+    gemm_abt(nb, dim, nb, &qp, &kp, &mut s);
+    s
+}
+
+impl Method for BlockTopK {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn params(&self) -> String {
+        format!("k={},block={}", self.k, self.block)
+    }
+    /// Errors when `k` exceeds the number of blocks in the sequence.
+    fn select(&self, ctx: &SelectionContext<'_>) -> Result<Selection> {
+        let w = ctx.workload;
+        let (heads, seq, dim) = (w.heads(), w.seq_len(), w.head_dim());
+        fits_blocks(NAME, "k", self.k, seq, self.block)?;
+        let nb = num_blocks(seq, self.block);
+        let lists: Vec<Vec<Vec<u32>>> = (0..heads)
+            .into_par_iter()
+            .map(|h| {
+                let s = pooled_scores(w, h, self.block);
+                (0..nb)
+                    .map(|qb| {
+                        let visible = if ctx.causal { qb + 1 } else { nb };
+                        top_k(&s[qb * nb..qb * nb + visible], self.k)
+                    })
+                    .collect()
+            })
+            .collect();
+        let lists: Vec<Vec<u32>> = lists.into_iter().flatten().collect();
+        let kept: usize = lists.iter().map(Vec::len).sum();
+        let mask = BlockSparseMask::new(heads, seq, self.block, ctx.causal, lists)?;
+
+        let h = heads as f64;
+        let pooling = cost::cost(
+            2.0 * (seq * dim) as f64,
+            2.0 * cost::read_rows(seq, dim) + 2.0 * (nb * dim) as f64 * ELEM_BYTES,
+        );
+        let scoring = cost::cost(cost::gemm(nb, nb, dim) + nb as f64 * cost::sort(nb), 0.0);
+        let per_head = pooling + scoring;
+        Ok(Selection {
+            mask: Mask::BlockSparse(mask),
+            estimation: cost::cost(per_head.flops * h, per_head.bytes * h + cost::write_indices(kept)),
+        })
+    }
+}

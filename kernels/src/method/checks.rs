@@ -1,0 +1,131 @@
+//! Validation shared by the methods: positive budgets, fractions in (0, 1],
+//! supported block sizes, budgets that fit the sequence, causal-only methods.
+//! Every error names the method, the parameter, the value and what is expected.
+
+use super::params::Params;
+use crate::error::{KernelError, Result};
+
+/// A count budget (`k`, `v`, `s`, `local`, ...) that must be at least 1.
+pub(crate) fn positive(p: &mut Params, method: &str, key: &str, default: usize) -> Result<usize> {
+    let value = p.usize_or(key, default)?;
+    nonzero(method, key, value)
+}
+
+/// Errors when a count budget is 0 (it would keep nothing).
+pub(crate) fn nonzero(method: &str, key: &str, value: usize) -> Result<usize> {
+    if value == 0 {
+        return Err(KernelError::bad_param(
+            method,
+            key,
+            "= 0 keeps nothing; give a budget of at least 1",
+        ));
+    }
+    Ok(value)
+}
+
+/// A fraction in (0, 1] such as FlexPrefill's `gamma` or XAttention's `tau`.
+pub(crate) fn fraction(p: &mut Params, method: &str, key: &str, default: f64) -> Result<f64> {
+    let value = p.f64_in(key, default, 0.0, 1.0)?;
+    unit_interval(method, key, value)
+}
+
+/// Errors unless `value` lies in (0, 1].
+pub(crate) fn unit_interval(method: &str, key: &str, value: f64) -> Result<f64> {
+    if !(value > 0.0 && value <= 1.0) {
+        return Err(KernelError::bad_param(
+            method,
+            key,
+            format!("= {value} is outside (0, 1]"),
+        ));
+    }
+    Ok(value)
+}
+
+/// Block sizes the block-sparse kernels run: 64 and 128.
+pub(crate) const BLOCK_SIZES: [usize; 2] = [64, 128];
+
+/// A block size, one of [`BLOCK_SIZES`].
+pub(crate) fn block_size(p: &mut Params, method: &str, default: usize) -> Result<usize> {
+    let value = p.usize_or("block", default)?;
+    supported_block(method, value)
+}
+
+/// Errors unless `value` is one of [`BLOCK_SIZES`].
+pub(crate) fn supported_block(method: &str, value: usize) -> Result<usize> {
+    if !BLOCK_SIZES.contains(&value) {
+        return Err(KernelError::bad_param(
+            method,
+            "block",
+            format!("= {value} is not a supported block size; use 64 or 128"),
+        ));
+    }
+    Ok(value)
+}
+
+/// Errors when a token budget exceeds the sequence length.
+pub(crate) fn fits_sequence(method: &str, key: &str, value: usize, seq_len: usize) -> Result<()> {
+    if value > seq_len {
+        return Err(KernelError::bad_param(
+            method,
+            key,
+            format!("= {value} is larger than the sequence ({seq_len} tokens); give at most {seq_len}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Errors when a block budget exceeds the number of blocks in the sequence.
+pub(crate) fn fits_blocks(method: &str, key: &str, value: usize, seq_len: usize, block: usize) -> Result<()> {
+    let blocks = seq_len.div_ceil(block);
+    if value > blocks {
+        return Err(KernelError::bad_param(
+            method,
+            key,
+            format!(
+                "= {value} blocks is larger than the sequence ({seq_len} tokens = {blocks} blocks of {block}); give at most {blocks}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Errors for methods defined only for causal (prefill) attention.
+pub(crate) fn require_causal(method: &str, causal: bool) -> Result<()> {
+    if !causal {
+        return Err(KernelError::bad_param(
+            method,
+            "causal",
+            "= false is not supported: this method is defined for causal prefill; \
+             use block-topk, xattention or an oracle for full (non-causal) attention",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::method::MethodSpec;
+
+    #[test]
+    fn zero_budget_and_bad_fractions_are_named() {
+        let spec = MethodSpec::parse("x:k=0,gamma=0").unwrap();
+        let mut p = Params::new(&spec);
+        let e = positive(&mut p, "x", "k", 3).unwrap_err().to_string();
+        assert!(e.contains("`k`") && e.contains("= 0"), "{e}");
+        let e = fraction(&mut p, "x", "gamma", 0.9).unwrap_err().to_string();
+        assert!(e.contains("(0, 1]"), "{e}");
+        assert!(unit_interval("x", "tau", 1.0).is_ok());
+    }
+
+    #[test]
+    fn budgets_beyond_the_sequence_name_both_numbers() {
+        let e = fits_sequence("x", "k", 600, 512).unwrap_err().to_string();
+        assert!(e.contains("600") && e.contains("512"), "{e}");
+        assert!(fits_sequence("x", "k", 512, 512).is_ok());
+        let e = fits_blocks("x", "k", 9, 512, 64).unwrap_err().to_string();
+        assert!(e.contains("8 blocks"), "{e}");
+        assert!(supported_block("x", 96).is_err());
+        assert!(require_causal("x", false).is_err());
+    }
+}
