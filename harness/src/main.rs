@@ -2,6 +2,7 @@
 
 mod commands;
 mod output;
+mod plot;
 mod provenance;
 mod study;
 
@@ -24,6 +25,10 @@ enum Command {
     Run(commands::run::RunArgs),
     /// How much of the attention each method keeps, computed on the CPU.
     Recall(commands::recall::RecallArgs),
+    /// Task accuracy under each method's mask: MQAR (Zoology) and needle in a haystack (RULER-style).
+    Tasks(commands::tasks::TasksArgs),
+    /// Save generated workloads as .safetensors or .npy, inspect users' Q/K/V files.
+    Workloads(commands::workloads::WorkloadsArgs),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +37,8 @@ fn main() -> ExitCode {
         None => commands::run::RunArgs::from_defaults().and_then(|args| commands::run::run(&args)),
         Some(Command::Run(args)) => commands::run::run(args),
         Some(Command::Recall(args)) => commands::recall::run(args),
+        Some(Command::Tasks(args)) => commands::tasks::run(args),
+        Some(Command::Workloads(args)) => commands::workloads::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,3 +2,5 @@
 
 pub mod recall;
 pub mod run;
+pub mod tasks;
+pub mod workloads;

@@ -6,6 +6,7 @@
 //! pick out one token among thousands without training.
 
 use crate::SeededRng;
+use rayon::prelude::*;
 use std::ops::Range;
 
 /// Unit vectors `[vocab, dim]`, row `t` for token `t`.
@@ -17,15 +18,17 @@ pub struct Codebook {
 
 /// Candidates scored per block in [`Codebook::nearest_batch`] (bounds the score buffer).
 const DECODE_BLOCK: usize = 4096;
+/// Rows decoded per parallel task in [`Codebook::nearest_batch`].
+const ROW_BLOCK: usize = 256;
 
 impl Codebook {
     /// `vocab` unit vectors of `dim` entries; token `t` comes from its own ChaCha
     /// stream of `seed`, so growing the vocabulary does not change earlier tokens.
     pub fn new(vocab: usize, dim: usize, seed: u64) -> Self {
-        let mut vectors = Vec::with_capacity(vocab * dim);
-        for t in 0..vocab {
-            vectors.extend(SeededRng::new(seed, t as u64).unit_vector(dim));
-        }
+        let vectors = (0..vocab)
+            .into_par_iter()
+            .flat_map_iter(|t| SeededRng::new(seed, t as u64).unit_vector(dim))
+            .collect();
         Self { dim, vectors }
     }
 
@@ -47,10 +50,18 @@ impl Codebook {
 
     /// For each row of `xs` (`[n, dim]`), the token in `candidates` with the largest
     /// inner product, which for unit vectors is the nearest one. Ties go to the
-    /// smaller token. Scores come from one GEMM per block of candidates.
+    /// smaller token. Scores come from one GEMM per block of rows and candidates;
+    /// blocks of rows run in parallel.
     pub fn nearest_batch(&self, xs: &[f32], candidates: Range<usize>) -> Vec<u32> {
+        let d = self.dim.max(1);
+        xs.par_chunks(ROW_BLOCK * d)
+            .flat_map_iter(|rows| self.nearest_block(rows, candidates.clone()))
+            .collect()
+    }
+
+    fn nearest_block(&self, xs: &[f32], candidates: Range<usize>) -> Vec<u32> {
         let d = self.dim;
-        let n = xs.len() / d.max(1);
+        let n = xs.len() / d;
         let mut best = vec![(f32::NEG_INFINITY, candidates.start as u32); n];
         let mut scores = Vec::new();
         let mut start = candidates.start;

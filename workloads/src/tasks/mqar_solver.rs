@@ -29,6 +29,7 @@ use super::mqar::{generate_example, MqarConfig, MqarExample, MqarQuery};
 use super::Probe;
 use crate::error::{Result, WorkloadError};
 use crate::{HeadTensor, SeededRng, Workload};
+use rayon::prelude::*;
 
 /// Strengths of the constructed head, as logits (natural-log units of attention weight).
 #[derive(Debug, Clone, PartialEq)]
@@ -153,22 +154,27 @@ impl MqarTask {
         let mut q = HeadTensor::zeros(examples, l, d);
         let mut k = HeadTensor::zeros(examples, l, d);
         let mut v = HeadTensor::zeros(examples, l, d);
-        let mut rotary = vec![0.0f32; 2 * f_n];
-        for (h, ex) in exs.iter().enumerate() {
+        let heads = q
+            .data_mut()
+            .par_chunks_mut(l * d)
+            .zip(k.data_mut().par_chunks_mut(l * d))
+            .zip(v.data_mut().par_chunks_mut(l * d));
+        heads.zip(exs.par_iter()).for_each(|(((qh, kh), vh), ex)| {
+            let mut rotary = vec![0.0f32; 2 * f_n];
             for i in 0..l {
                 for (f, &w) in omegas.iter().enumerate() {
                     let (s, c) = (w * i as f32).sin_cos();
                     rotary[2 * f] = a_r * c;
                     rotary[2 * f + 1] = a_r * s;
                 }
-                let qr = q.row_mut(h, i);
+                let qr = &mut qh[i * d..(i + 1) * d];
                 qr[0] = a_s;
                 qr[1] = a_c;
                 qr[2..ts].copy_from_slice(&rotary);
                 for (x, e) in qr[ts..].iter_mut().zip(codebook.vector(ex.inputs[i])) {
                     *x = a_m * e;
                 }
-                let kr = k.row_mut(h, i);
+                let kr = &mut kh[i * d..(i + 1) * d];
                 kr[0] = if i == 0 { a_s } else { 0.0 };
                 kr[1] = if i < context { a_c } else { 0.0 };
                 kr[2..ts].copy_from_slice(&rotary);
@@ -177,9 +183,9 @@ impl MqarTask {
                         *x = a_m * e;
                     }
                 }
-                v.row_mut(h, i)[ts..].copy_from_slice(codebook.vector(ex.inputs[i]));
+                vh[i * d + ts..(i + 1) * d].copy_from_slice(codebook.vector(ex.inputs[i]));
             }
-        }
+        });
         let name = format!("mqar:L={l},P={}", config.num_kv_pairs);
         let workload = Workload::new(name, seed, q, k, v)?;
         Ok(Self {

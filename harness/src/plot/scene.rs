@@ -1,0 +1,151 @@
+//! A figure as a list of rectangles and text in pixel coordinates (origin top
+//! left), the common input of the SVG and PNG backends.
+
+/// An sRGB color.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rgb(pub u8, pub u8, pub u8);
+
+impl Rgb {
+    /// Black.
+    pub const BLACK: Rgb = Rgb(0, 0, 0);
+    /// White.
+    pub const WHITE: Rgb = Rgb(255, 255, 255);
+    /// The gray of axis lines and cell borders.
+    pub const GRAY: Rgb = Rgb(160, 160, 160);
+
+    /// `#rrggbb`.
+    pub fn hex(self) -> String {
+        format!("#{:02x}{:02x}{:02x}", self.0, self.1, self.2)
+    }
+}
+
+/// Where a text's `x` sits: its left end, middle or right end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anchor {
+    /// `x` is the left end.
+    Start,
+    /// `x` is the middle.
+    Middle,
+    /// `x` is the right end.
+    End,
+}
+
+/// One element of a figure.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    /// A filled rectangle with an optional 1-pixel border.
+    Rect {
+        /// Left edge.
+        x: u32,
+        /// Top edge.
+        y: u32,
+        /// Width in pixels.
+        w: u32,
+        /// Height in pixels.
+        h: u32,
+        /// Fill color.
+        fill: Rgb,
+        /// Border color, if any.
+        stroke: Option<Rgb>,
+    },
+    /// A line of text (ASCII), vertically centred on `y`.
+    Text {
+        /// Horizontal position (see `anchor`).
+        x: u32,
+        /// Vertical centre.
+        y: u32,
+        /// The text.
+        text: String,
+        /// Glyph height in pixels: 8 x a whole scale (8, 16, ...), so the bitmap font stays sharp.
+        size: u32,
+        /// Text color.
+        color: Rgb,
+        /// Horizontal anchoring.
+        anchor: Anchor,
+    },
+}
+
+/// A figure: a white canvas of `width x height` pixels and its items, drawn in order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Scene {
+    /// Canvas width in pixels.
+    pub width: u32,
+    /// Canvas height in pixels.
+    pub height: u32,
+    /// Items, later ones drawn over earlier ones.
+    pub items: Vec<Item>,
+}
+
+impl Scene {
+    /// An empty white canvas.
+    pub fn new(width: u32, height: u32) -> Self {
+        Self {
+            width,
+            height,
+            items: Vec::new(),
+        }
+    }
+
+    /// Adds a rectangle.
+    pub fn rect(&mut self, x: u32, y: u32, w: u32, h: u32, fill: Rgb, stroke: Option<Rgb>) {
+        self.items.push(Item::Rect {
+            x,
+            y,
+            w,
+            h,
+            fill,
+            stroke,
+        });
+    }
+
+    /// Adds a line of text.
+    pub fn text(&mut self, x: u32, y: u32, text: impl Into<String>, size: u32, color: Rgb, anchor: Anchor) {
+        self.items.push(Item::Text {
+            x,
+            y,
+            text: text.into(),
+            size,
+            color,
+            anchor,
+        });
+    }
+}
+
+/// Width in pixels of `chars` characters of the 8x8 font at glyph height `size`.
+pub fn text_width(chars: usize, size: u32) -> u32 {
+    chars as u32 * size
+}
+
+/// The red-yellow-green scale of needle-in-a-haystack figures: 0 red, 0.5 yellow,
+/// 1 green; values outside [0, 1] are clamped.
+pub fn score_color(score: f64) -> Rgb {
+    const STOPS: [(f64, [f64; 3]); 3] = [
+        (0.0, [215.0, 48.0, 39.0]),
+        (0.5, [254.0, 224.0, 139.0]),
+        (1.0, [26.0, 152.0, 80.0]),
+    ];
+    let s = if score.is_finite() { score.clamp(0.0, 1.0) } else { 0.0 };
+    let (lo, hi) = if s <= 0.5 {
+        (STOPS[0], STOPS[1])
+    } else {
+        (STOPS[1], STOPS[2])
+    };
+    let t = (s - lo.0) / (hi.0 - lo.0);
+    let c = |i: usize| (lo.1[i] + (hi.1[i] - lo.1[i]) * t).round() as u8;
+    Rgb(c(0), c(1), c(2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn color_scale_ends_and_middle() {
+        assert_eq!(score_color(0.0), Rgb(215, 48, 39));
+        assert_eq!(score_color(0.5), Rgb(254, 224, 139));
+        assert_eq!(score_color(1.0), Rgb(26, 152, 80));
+        assert_eq!(score_color(7.0), score_color(1.0));
+        assert_eq!(score_color(f64::NAN), score_color(0.0));
+        assert_eq!(Rgb(26, 152, 80).hex(), "#1a9850");
+    }
+}
