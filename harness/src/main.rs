@@ -29,6 +29,8 @@ enum Command {
     Tasks(commands::tasks::TasksArgs),
     /// Save generated workloads as .safetensors or .npy, inspect users' Q/K/V files.
     Workloads(commands::workloads::WorkloadsArgs),
+    /// Time the GPU attention kernels (CUDA events; median, p10, p90) and write a CSV with provenance.
+    Bench(commands::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
         Some(Command::Recall(args)) => commands::recall::run(args),
         Some(Command::Tasks(args)) => commands::tasks::run(args),
         Some(Command::Workloads(args)) => commands::workloads::run(args),
+        Some(Command::Bench(args)) => commands::bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

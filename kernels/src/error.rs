@@ -25,6 +25,26 @@ pub enum KernelError {
     /// The workload itself is invalid.
     #[error(transparent)]
     Workload(#[from] WorkloadError),
+    /// A CUDA library (driver or NVRTC) or device is not present on this machine.
+    #[error("{what} not found: {detail}")]
+    CudaUnavailable { what: &'static str, detail: String },
+    /// A CUDA driver or NVRTC call failed.
+    #[error("CUDA call `{call}` failed: {detail}")]
+    Cuda { call: String, detail: String },
+    /// NVRTC rejected a kernel source; `log` holds the compiler's lines.
+    #[error("NVRTC could not compile `{source_name}` with options [{}]:\n{}", options.join(" "), log.join("\n"))]
+    Compile {
+        source_name: String,
+        options: Vec<String>,
+        log: Vec<String>,
+    },
+    /// GPU launch parameters are out of the kernel's supported range.
+    #[error("GPU attention: {param} = {value} is not supported; expected {expected}")]
+    Unsupported {
+        param: &'static str,
+        value: String,
+        expected: String,
+    },
 }
 
 /// Result alias for the kernels crate.

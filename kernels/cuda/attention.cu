@@ -1,0 +1,110 @@
+// Attention forward kernels: dense (causal or not) and block-sparse. Both are
+// sl::attn_fwd_tiles from attention_common.cuh with a different key-tile
+// enumerator. Grid: x = query block (heaviest causal blocks first), y = batch * heads.
+// Exported names: attn_fwd_dense_d{D}_w{WARPS}_{causal|full} and
+// attn_fwd_bsr_d{D}_w{WARPS}_{causal|full}; block = 16 * WARPS query rows.
+#include "attention_common.cuh"
+
+namespace sl {
+
+// Key tiles of dense attention: 0, 64, ... up to the sequence end, or, when
+// causal, up to the last query row of the block.
+struct DenseTiles {
+    int n;
+    __device__ int count() const { return n; }
+    __device__ int start(int t) const { return t * 64; }
+};
+
+// Key tiles of one (head, query block) of a block-sparse mask in CSR form:
+// `blocks[offsets[i] .. offsets[i+1])` are sorted key blocks of `kblock` keys
+// (64 or 128), each visited as kblock / 64 tiles.
+struct SparseTiles {
+    const u32* blocks;
+    int n;
+    int per_block;
+    __device__ int count() const { return n; }
+    __device__ int start(int t) const {
+        return static_cast<int>(blocks[t / per_block]) * (per_block * 64) + (t % per_block) * 64;
+    }
+};
+
+struct HeadPtrs {
+    const bf16_t* q;
+    const bf16_t* k;
+    const bf16_t* v;
+    bf16_t* o;
+    float* lse;
+};
+
+template <int D>
+__device__ __forceinline__ HeadPtrs head_ptrs(const bf16_t* Q, const bf16_t* K, const bf16_t* V, bf16_t* O,
+                                              float* LSE, int L, int heads, int kv_heads) {
+    const int bh = blockIdx.y;
+    const int b = bh / heads;
+    const int h = bh % heads;
+    const long long kvh = (long long)b * kv_heads + h / (heads / kv_heads);
+    HeadPtrs p;
+    p.q = Q + (long long)bh * L * D;
+    p.k = K + kvh * L * D;
+    p.v = V + kvh * L * D;
+    p.o = O + (long long)bh * L * D;
+    p.lse = LSE + (long long)bh * L;
+    return p;
+}
+
+template <int D, int WARPS, bool CAUSAL>
+__device__ __forceinline__ void dense_fwd(const bf16_t* Q, const bf16_t* K, const bf16_t* V, bf16_t* O, float* LSE,
+                                          int L, int heads, int kv_heads, float scale_log2) {
+    constexpr int BM = 16 * WARPS;
+    const int qb = gridDim.x - 1 - blockIdx.x;
+    const int q0 = qb * BM;
+    const HeadPtrs p = head_ptrs<D>(Q, K, V, O, LSE, L, heads, kv_heads);
+    const int kend = CAUSAL ? min(q0 + BM, L) : L;
+    DenseTiles tiles{(kend + 63) / 64};
+    attn_fwd_tiles<D, WARPS, CAUSAL>(p.q, p.k, p.v, p.o, p.lse, L, q0, scale_log2, tiles);
+}
+
+// The mask's query block equals the kernel's (16 * WARPS rows); offsets index
+// [heads][query blocks] (the mask is shared by every batch entry).
+template <int D, int WARPS, bool CAUSAL>
+__device__ __forceinline__ void bsr_fwd(const bf16_t* Q, const bf16_t* K, const bf16_t* V, bf16_t* O, float* LSE,
+                                        const u32* offsets, const u32* blocks, int kblock, int L, int heads,
+                                        int kv_heads, float scale_log2) {
+    constexpr int BM = 16 * WARPS;
+    const int qb = gridDim.x - 1 - blockIdx.x;
+    const int q0 = qb * BM;
+    const HeadPtrs p = head_ptrs<D>(Q, K, V, O, LSE, L, heads, kv_heads);
+    const int h = blockIdx.y % heads;
+    const int row = h * gridDim.x + qb;
+    const u32 begin = offsets[row];
+    const int per_block = kblock / 64;
+    SparseTiles tiles{blocks + begin, static_cast<int>(offsets[row + 1] - begin) * per_block, per_block};
+    attn_fwd_tiles<D, WARPS, CAUSAL>(p.q, p.k, p.v, p.o, p.lse, L, q0, scale_log2, tiles);
+}
+
+}  // namespace sl
+
+#define SL_DENSE(D, W, C, NAME)                                                                                    \
+    extern "C" __global__ void __launch_bounds__(32 * W)                                                           \
+        attn_fwd_dense_d##D##_w##W##_##NAME(const bf16_t* Q, const bf16_t* K, const bf16_t* V, bf16_t* O,          \
+                                            float* LSE, int L, int heads, int kv_heads, float scale_log2) {        \
+        sl::dense_fwd<D, W, C>(Q, K, V, O, LSE, L, heads, kv_heads, scale_log2);                                   \
+    }
+
+#define SL_BSR(D, W, C, NAME)                                                                                      \
+    extern "C" __global__ void __launch_bounds__(32 * W) attn_fwd_bsr_d##D##_w##W##_##NAME(                        \
+        const bf16_t* Q, const bf16_t* K, const bf16_t* V, bf16_t* O, float* LSE, const u32* offsets,              \
+        const u32* blocks, int kblock, int L, int heads, int kv_heads, float scale_log2) {                         \
+        sl::bsr_fwd<D, W, C>(Q, K, V, O, LSE, offsets, blocks, kblock, L, heads, kv_heads, scale_log2);            \
+    }
+
+#define SL_ALL(D, W)              \
+    SL_DENSE(D, W, false, full)   \
+    SL_DENSE(D, W, true, causal)  \
+    SL_BSR(D, W, false, full)     \
+    SL_BSR(D, W, true, causal)
+
+SL_ALL(64, 4)
+SL_ALL(64, 8)
+SL_ALL(128, 4)
+SL_ALL(128, 8)

@@ -1,0 +1,234 @@
+// Shared pieces of the attention kernels: bf16 tensor-core tiles (mma.sync
+// m16n8k16 fed by ldmatrix), cp.async tile loads into swizzled shared memory,
+// masking and the online softmax. Every forward kernel (dense, block-sparse,
+// later vertical-slash and streaming) is `attn_fwd_tiles` with a different
+// enumerator of key tiles, so they differ only in which 64-key tiles they visit.
+//
+// Layouts: Q/O [batch*heads, L, D], K/V [batch*kv_heads, L, D], row-major bf16;
+// LSE [batch*heads, L] fp32, natural log. No CUDA headers are needed: bf16 is
+// handled as raw 16-bit words and converted with PTX.
+#pragma once
+
+typedef unsigned short bf16_t;
+typedef unsigned int u32;
+
+#define SL_NEG_INF __int_as_float(0xff800000)
+
+namespace sl {
+
+__device__ __forceinline__ u32 smem_addr(const void* p) {
+    return static_cast<u32>(__cvta_generic_to_shared(p));
+}
+
+// 16-byte async copy global -> shared; when `pred` is false the 16 bytes are zero-filled.
+__device__ __forceinline__ void cp_async16(u32 dst, const void* src, bool pred) {
+    int n = pred ? 16 : 0;
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(n));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::); }
+
+__device__ __forceinline__ void ldmatrix_x4(u32& r0, u32& r1, u32& r2, u32& r3, u32 addr) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3)
+                 : "r"(addr));
+}
+__device__ __forceinline__ void ldmatrix_x4_trans(u32& r0, u32& r1, u32& r2, u32& r3, u32 addr) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3)
+                 : "r"(addr));
+}
+
+// c += a * b for one 16x8x16 bf16 tile with fp32 accumulators.
+__device__ __forceinline__ void mma_16816(float* c, u32 a0, u32 a1, u32 a2, u32 a3, u32 b0, u32 b1) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+        "{%0,%1,%2,%3};\n"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+        : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+// Two floats to a bf16x2 word, `lo` in the low half (round to nearest even).
+__device__ __forceinline__ u32 pack_bf16x2(float lo, float hi) {
+    u32 r;
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
+    return r;
+}
+
+// Element offset of (row, col) in a [rows, D] shared tile whose 16-byte chunks
+// are XOR-swizzled by row, so ldmatrix of 8 rows hits 8 different bank groups.
+template <int D>
+__device__ __forceinline__ int swz(int row, int col) {
+    return row * D + ((((col >> 3) ^ (row & 7))) << 3) + (col & 7);
+}
+
+// Loads rows [row0, row0 + ROWS) of a [L, D] matrix into a swizzled shared tile;
+// rows at or past L are zero-filled (ragged tails).
+template <int ROWS, int D, int NT>
+__device__ __forceinline__ void load_tile(bf16_t* s, const bf16_t* g, int row0, int L, int tid) {
+    constexpr int CHUNKS = D / 8;
+#pragma unroll
+    for (int c = tid; c < ROWS * CHUNKS; c += NT) {
+        int r = c / CHUNKS;
+        int ch = c % CHUNKS;
+        bool ok = row0 + r < L;
+        const bf16_t* src = ok ? g + (long long)(row0 + r) * D + ch * 8 : g;
+        cp_async16(smem_addr(s + swz<D>(r, ch * 8)), src, ok);
+    }
+}
+
+// The forward pass of one block of BM = 16 * WARPS query rows over the key tiles
+// that `tiles` enumerates (tiles.count(), tiles.start(t) = first key of tile t, a
+// multiple of 64). Each warp owns 16 query rows. K and V tiles alternate in
+// shared memory so the load of one overlaps the matrix products of the other.
+template <int D, int WARPS, bool CAUSAL, class Tiles>
+__device__ __forceinline__ void attn_fwd_tiles(const bf16_t* __restrict__ q, const bf16_t* __restrict__ k,
+                                               const bf16_t* __restrict__ v, bf16_t* __restrict__ o,
+                                               float* __restrict__ lse, int L, int q0, float scale_log2,
+                                               const Tiles& tiles) {
+    constexpr int BM = 16 * WARPS;
+    constexpr int BN = 64;
+    constexpr int NT = 32 * WARPS;
+    extern __shared__ __align__(128) unsigned char smem_raw[];
+    bf16_t* sQ = reinterpret_cast<bf16_t*>(smem_raw);
+    bf16_t* sK = sQ + BM * D;
+    bf16_t* sV = sK + BN * D;
+
+    const int tid = threadIdx.x;
+    const int warp = tid >> 5;
+    const int lane = tid & 31;
+    const int n_tiles = tiles.count();
+
+    load_tile<BM, D, NT>(sQ, q, q0, L, tid);
+    if (n_tiles > 0) load_tile<BN, D, NT>(sK, k, tiles.start(0), L, tid);
+    cp_async_commit();
+
+    float acc[D / 8][4];
+#pragma unroll
+    for (int n = 0; n < D / 8; ++n) acc[n][0] = acc[n][1] = acc[n][2] = acc[n][3] = 0.f;
+    float row_max[2] = {SL_NEG_INF, SL_NEG_INF};
+    float row_sum[2] = {0.f, 0.f};
+    const int r_lo = q0 + warp * 16 + (lane >> 2);
+    const int warp_row0 = q0 + warp * 16;
+
+    for (int t = 0; t < n_tiles; ++t) {
+        const int k0 = tiles.start(t);
+        cp_async_wait_all();
+        __syncthreads();
+        load_tile<BN, D, NT>(sV, v, k0, L, tid);
+        cp_async_commit();
+
+        float s[BN / 8][4];
+#pragma unroll
+        for (int n = 0; n < BN / 8; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.f;
+#pragma unroll
+        for (int kk = 0; kk < D / 16; ++kk) {
+            u32 a0, a1, a2, a3;
+            ldmatrix_x4(a0, a1, a2, a3, smem_addr(sQ + swz<D>(warp * 16 + (lane & 15), kk * 16 + (lane >> 4) * 8)));
+#pragma unroll
+            for (int nn = 0; nn < BN / 16; ++nn) {
+                u32 b0, b1, b2, b3;
+                ldmatrix_x4(b0, b1, b2, b3,
+                            smem_addr(sK + swz<D>(nn * 16 + (lane >> 4) * 8 + (lane & 7),
+                                                  kk * 16 + ((lane >> 3) & 1) * 8)));
+                mma_16816(s[2 * nn], a0, a1, a2, a3, b0, b1);
+                mma_16816(s[2 * nn + 1], a0, a1, a2, a3, b2, b3);
+            }
+        }
+
+        // Mask keys past the sequence end and, when causal, keys after the query.
+        const bool ragged = k0 + BN > L;
+        const bool diag = CAUSAL && (k0 + BN - 1 > warp_row0);
+        if (ragged || diag) {
+#pragma unroll
+            for (int n = 0; n < BN / 8; ++n) {
+#pragma unroll
+                for (int e = 0; e < 4; ++e) {
+                    const int col = k0 + n * 8 + (lane & 3) * 2 + (e & 1);
+                    const int row = r_lo + (e >> 1) * 8;
+                    if (col >= L || (CAUSAL && col > row)) s[n][e] = SL_NEG_INF;
+                }
+            }
+        }
+
+        // Online softmax in base 2: scores scaled by log2(e) / sqrt(D).
+#pragma unroll
+        for (int i = 0; i < 2; ++i) {
+            float mx = row_max[i];
+#pragma unroll
+            for (int n = 0; n < BN / 8; ++n) {
+                mx = fmaxf(mx, fmaxf(s[n][2 * i], s[n][2 * i + 1]) * scale_log2);
+            }
+            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+            // A row with nothing kept so far keeps max -inf; subtract 0 then so exp2 gives 0, not NaN.
+            const float base = (mx == SL_NEG_INF) ? 0.f : mx;
+            const float alpha = exp2f(row_max[i] - base);
+            row_max[i] = mx;
+            float sum = 0.f;
+#pragma unroll
+            for (int n = 0; n < BN / 8; ++n) {
+                s[n][2 * i] = exp2f(fmaf(s[n][2 * i], scale_log2, -base));
+                s[n][2 * i + 1] = exp2f(fmaf(s[n][2 * i + 1], scale_log2, -base));
+                sum += s[n][2 * i] + s[n][2 * i + 1];
+            }
+            row_sum[i] = row_sum[i] * alpha + sum;
+#pragma unroll
+            for (int n = 0; n < D / 8; ++n) {
+                acc[n][2 * i] *= alpha;
+                acc[n][2 * i + 1] *= alpha;
+            }
+        }
+
+        cp_async_wait_all();
+        __syncthreads();
+        if (t + 1 < n_tiles) {
+            load_tile<BN, D, NT>(sK, k, tiles.start(t + 1), L, tid);
+            cp_async_commit();
+        }
+
+#pragma unroll
+        for (int kk = 0; kk < BN / 16; ++kk) {
+            const u32 a0 = pack_bf16x2(s[2 * kk][0], s[2 * kk][1]);
+            const u32 a1 = pack_bf16x2(s[2 * kk][2], s[2 * kk][3]);
+            const u32 a2 = pack_bf16x2(s[2 * kk + 1][0], s[2 * kk + 1][1]);
+            const u32 a3 = pack_bf16x2(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+#pragma unroll
+            for (int dd = 0; dd < D / 16; ++dd) {
+                u32 b0, b1, b2, b3;
+                ldmatrix_x4_trans(b0, b1, b2, b3, smem_addr(sV + swz<D>(kk * 16 + (lane & 15), dd * 16 + (lane >> 4) * 8)));
+                mma_16816(acc[2 * dd], a0, a1, a2, a3, b0, b1);
+                mma_16816(acc[2 * dd + 1], a0, a1, a2, a3, b2, b3);
+            }
+        }
+    }
+    cp_async_wait_all();
+
+    // Normalize and store; a row that kept nothing gets zeros and lse = -inf.
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+        float sum = row_sum[i];
+        sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+        sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+        const int row = r_lo + i * 8;
+        if (row < L) {
+            const float inv = sum > 0.f ? 1.f / sum : 0.f;
+            bf16_t* orow = o + (long long)row * D + (lane & 3) * 2;
+#pragma unroll
+            for (int n = 0; n < D / 8; ++n) {
+                *reinterpret_cast<u32*>(orow + n * 8) = pack_bf16x2(acc[n][2 * i] * inv, acc[n][2 * i + 1] * inv);
+            }
+            if ((lane & 3) == 0) {
+                lse[row] = sum > 0.f ? (row_max[i] + log2f(sum)) * 0.6931471805599453f : SL_NEG_INF;
+            }
+        }
+    }
+}
+
+// Shared memory bytes of one block: Q tile, one K tile, one V tile.
+template <int D, int WARPS>
+struct SmemBytes {
+    static constexpr int value = (16 * WARPS + 2 * 64) * D * 2;
+};
+
+}  // namespace sl

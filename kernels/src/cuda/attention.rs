@@ -1,0 +1,456 @@
+//! Launcher of the attention forward kernels (`kernels/cuda/attention.cu`): the
+//! parameter checks, the launch configuration (a pure function, tested without a
+//! GPU) and the only code that launches them.
+
+use super::device::{driver_err, Gpu};
+use super::sources::ATTENTION;
+use crate::error::{KernelError, Result};
+use crate::mask::{BlockSparseMask, Mask, MaskFormat};
+use crate::reference::AttentionOutput;
+use cudarc::driver::{sys, CudaFunction, CudaSlice, LaunchConfig, PushKernelArg};
+use half::bf16;
+use sparselab_workloads::{HeadTensor, Workload};
+
+/// Keys per tile of every attention kernel.
+pub const KEY_TILE: usize = 64;
+
+/// Shape of one attention call. Batch is folded into `heads` (as in
+/// [`Workload`]): Q/O are `[heads, seq_len, head_dim]`, K/V `[kv_heads, seq_len, head_dim]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttentionParams {
+    /// Query heads (times batch).
+    pub heads: usize,
+    /// Key/value heads; `heads` must be a multiple (GQA ratio = heads / kv_heads).
+    pub kv_heads: usize,
+    /// Tokens.
+    pub seq_len: usize,
+    /// 64 or 128.
+    pub head_dim: usize,
+    /// Keys after the query are masked.
+    pub causal: bool,
+    /// Warps per block, 4 or 8: each owns 16 query rows, so a block covers 64 or 128 rows.
+    pub warps: usize,
+}
+
+/// Which keys the kernel visits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SparseLayout {
+    /// Every key tile (up to the diagonal when causal).
+    Dense,
+    /// Per (head, query block) lists of key blocks of `block` tokens; the query
+    /// block equals the kernel's (`block == 16 * warps`).
+    Block {
+        /// 64 or 128.
+        block: usize,
+    },
+}
+
+/// Grid, block and shared memory of one launch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaunchPlan {
+    /// Exported kernel name in `attention.cu`.
+    pub kernel: String,
+    /// (query blocks, heads, 1).
+    pub grid: (u32, u32, u32),
+    /// (32 * warps, 1, 1).
+    pub block: (u32, u32, u32),
+    /// Dynamic shared memory: Q tile plus one K and one V tile, bf16.
+    pub shared_bytes: u32,
+}
+
+impl AttentionParams {
+    /// Checks the shape against what the kernels support.
+    pub fn validate(&self) -> Result<()> {
+        let unsupported = |param: &'static str, value: usize, expected: &str| KernelError::Unsupported {
+            param,
+            value: value.to_string(),
+            expected: expected.to_string(),
+        };
+        if self.head_dim != 64 && self.head_dim != 128 {
+            return Err(unsupported("head_dim", self.head_dim, "64 or 128"));
+        }
+        if self.warps != 4 && self.warps != 8 {
+            return Err(unsupported("warps", self.warps, "4 or 8"));
+        }
+        if self.kv_heads == 0 || self.heads == 0 || self.heads % self.kv_heads != 0 {
+            return Err(unsupported(
+                "kv_heads",
+                self.kv_heads,
+                &format!("a positive divisor of heads = {}", self.heads),
+            ));
+        }
+        if self.seq_len == 0 || self.seq_len > i32::MAX as usize / 2 {
+            return Err(unsupported("seq_len", self.seq_len, "between 1 and 2^30"));
+        }
+        if self.heads > 65_535 {
+            return Err(unsupported("heads", self.heads, "at most 65535 (grid y)"));
+        }
+        Ok(())
+    }
+
+    /// Query rows per block.
+    pub fn block_rows(&self) -> usize {
+        16 * self.warps
+    }
+
+    /// Matrix FLOPs of dense attention (4 * heads * L^2 * D; halved when causal), the
+    /// usual convention for TFLOP/s.
+    pub fn dense_flops(&self) -> f64 {
+        let full = 4.0 * self.heads as f64 * (self.seq_len as f64).powi(2) * self.head_dim as f64;
+        if self.causal {
+            full / 2.0
+        } else {
+            full
+        }
+    }
+}
+
+/// The launch configuration of `p` over `layout` (pure: no GPU needed).
+pub fn plan_launch(p: &AttentionParams, layout: SparseLayout) -> Result<LaunchPlan> {
+    p.validate()?;
+    let family = match layout {
+        SparseLayout::Dense => "dense",
+        SparseLayout::Block { block } => {
+            if block != p.block_rows() {
+                return Err(KernelError::Unsupported {
+                    param: "block",
+                    value: block.to_string(),
+                    expected: format!(
+                        "{} (16 rows per warp x {} warps); use 64 or 128",
+                        p.block_rows(),
+                        p.warps
+                    ),
+                });
+            }
+            "bsr"
+        }
+    };
+    let kind = if p.causal { "causal" } else { "full" };
+    let rows = p.block_rows();
+    let q_blocks = p.seq_len.div_ceil(rows);
+    Ok(LaunchPlan {
+        kernel: format!("attn_fwd_{family}_d{}_w{}_{kind}", p.head_dim, p.warps),
+        grid: (q_blocks as u32, p.heads as u32, 1),
+        block: (32 * p.warps as u32, 1, 1),
+        shared_bytes: ((rows + 2 * KEY_TILE) * p.head_dim * 2) as u32,
+    })
+}
+
+/// `f32` values to bf16 bit patterns (round to nearest even).
+pub fn to_bf16_bits(x: &[f32]) -> Vec<u16> {
+    x.iter().map(|&v| bf16::from_f32(v).to_bits()).collect()
+}
+
+/// The CSR form of a block mask: offsets `[heads * query blocks + 1]` and key blocks.
+pub fn block_csr(mask: &BlockSparseMask) -> (Vec<u32>, Vec<u32>) {
+    let nb = mask.num_blocks();
+    let mut offsets = Vec::with_capacity(mask.heads() * nb + 1);
+    let mut blocks = Vec::new();
+    offsets.push(0u32);
+    for h in 0..mask.heads() {
+        for qb in 0..nb {
+            blocks.extend_from_slice(mask.key_blocks(h, qb));
+            offsets.push(blocks.len() as u32);
+        }
+    }
+    (offsets, blocks)
+}
+
+/// Device buffers and the compiled function of one attention shape: upload once,
+/// launch (or time) many times, read back.
+pub struct AttentionRun<'g> {
+    gpu: &'g Gpu,
+    params: AttentionParams,
+    plan: LaunchPlan,
+    func: CudaFunction,
+    q: CudaSlice<u16>,
+    k: CudaSlice<u16>,
+    v: CudaSlice<u16>,
+    o: CudaSlice<u16>,
+    lse: CudaSlice<f32>,
+    csr: Option<(CudaSlice<u32>, CudaSlice<u32>, i32)>,
+}
+
+impl<'g> AttentionRun<'g> {
+    /// Uploads bf16 Q/K/V (bit patterns, shapes as in [`AttentionParams`]) and, for a
+    /// block-sparse run, the mask in CSR form.
+    pub fn new(
+        gpu: &'g Gpu,
+        params: AttentionParams,
+        q: &[u16],
+        k: &[u16],
+        v: &[u16],
+        sparse: Option<&BlockSparseMask>,
+    ) -> Result<Self> {
+        let layout = match sparse {
+            None => SparseLayout::Dense,
+            Some(m) => SparseLayout::Block { block: m.block() },
+        };
+        let plan = plan_launch(&params, layout)?;
+        let nq = params.heads * params.seq_len * params.head_dim;
+        let nkv = params.kv_heads * params.seq_len * params.head_dim;
+        for (name, len, want) in [("q", q.len(), nq), ("k", k.len(), nkv), ("v", v.len(), nkv)] {
+            if len != want {
+                return Err(KernelError::Unsupported {
+                    param: "tensor length",
+                    value: format!("{name}: {len}"),
+                    expected: format!("{want} elements"),
+                });
+            }
+        }
+        if let Some(m) = sparse {
+            if m.heads() != params.heads || m.seq_len() != params.seq_len || m.causal() != params.causal {
+                return Err(KernelError::MaskMismatch {
+                    problem: format!(
+                        "block mask is {} heads x {} tokens (causal {}), the run {} x {} (causal {})",
+                        m.heads(),
+                        m.seq_len(),
+                        m.causal(),
+                        params.heads,
+                        params.seq_len,
+                        params.causal
+                    ),
+                });
+            }
+        }
+        let func = gpu.function(&ATTENTION, &plan.kernel)?;
+        func.set_attribute(
+            sys::CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+            plan.shared_bytes as i32,
+        )
+        .map_err(driver_err("cuFuncSetAttribute"))?;
+        let s = gpu.stream();
+        let up = |x: &[u16]| s.clone_htod(x).map_err(driver_err("cuMemcpyHtoD"));
+        let (q, k, v) = (up(q)?, up(k)?, up(v)?);
+        let o = s.alloc_zeros::<u16>(nq).map_err(driver_err("cuMemAlloc"))?;
+        let lse = s
+            .alloc_zeros::<f32>(params.heads * params.seq_len)
+            .map_err(driver_err("cuMemAlloc"))?;
+        let csr = match sparse {
+            None => None,
+            Some(m) => {
+                let (offsets, mut blocks) = block_csr(m);
+                if blocks.is_empty() {
+                    blocks.push(0); // a zero-length allocation is not allowed; never read
+                }
+                let off = s.clone_htod(&offsets).map_err(driver_err("cuMemcpyHtoD"))?;
+                let blk = s.clone_htod(&blocks).map_err(driver_err("cuMemcpyHtoD"))?;
+                Some((off, blk, m.block() as i32))
+            }
+        };
+        Ok(Self {
+            gpu,
+            params,
+            plan,
+            func,
+            q,
+            k,
+            v,
+            o,
+            lse,
+            csr,
+        })
+    }
+
+    /// The launch configuration in use.
+    pub fn plan(&self) -> &LaunchPlan {
+        &self.plan
+    }
+
+    /// Fills the outputs with NaN so a test sees any element the kernel did not write.
+    pub fn poison_outputs(&mut self) -> Result<()> {
+        let s = self.gpu.stream();
+        let nan_bf16 = vec![0x7fc0u16; self.o.len()];
+        let nan_f32 = vec![f32::NAN; self.lse.len()];
+        s.memcpy_htod(&nan_bf16, &mut self.o)
+            .map_err(driver_err("cuMemcpyHtoD"))?;
+        s.memcpy_htod(&nan_f32, &mut self.lse)
+            .map_err(driver_err("cuMemcpyHtoD"))?;
+        Ok(())
+    }
+
+    /// Enqueues one launch on the handle's stream.
+    pub fn launch(&mut self) -> Result<()> {
+        let p = &self.params;
+        let cfg = LaunchConfig {
+            grid_dim: self.plan.grid,
+            block_dim: self.plan.block,
+            shared_mem_bytes: self.plan.shared_bytes,
+        };
+        let l = p.seq_len as i32;
+        let heads = p.heads as i32;
+        let kv_heads = p.kv_heads as i32;
+        let scale_log2 = (1.0 / (p.head_dim as f64).sqrt() * std::f64::consts::LOG2_E) as f32;
+        let stream = self.gpu.stream().clone();
+        let mut b = stream.launch_builder(&self.func);
+        b.arg(&self.q)
+            .arg(&self.k)
+            .arg(&self.v)
+            .arg(&mut self.o)
+            .arg(&mut self.lse);
+        if let Some((off, blk, kblock)) = &self.csr {
+            b.arg(off).arg(blk).arg(kblock);
+        }
+        b.arg(&l).arg(&heads).arg(&kv_heads).arg(&scale_log2);
+        // SAFETY: argument list matches the kernel signature in attention.cu (checked by
+        // the GPU tests); buffer sizes were checked in `new`.
+        unsafe { b.launch(cfg) }.map_err(driver_err("cuLaunchKernel"))?;
+        Ok(())
+    }
+
+    /// Times `iters` launches after `warmup` untimed ones, each between two CUDA
+    /// events; returns milliseconds per launch.
+    pub fn time_ms(&mut self, warmup: usize, iters: usize) -> Result<Vec<f32>> {
+        for _ in 0..warmup {
+            self.launch()?;
+        }
+        let ctx = self.gpu.context().clone();
+        let stream = self.gpu.stream().clone();
+        let flags = Some(sys::CUevent_flags::CU_EVENT_DEFAULT);
+        let mut times = Vec::with_capacity(iters);
+        for _ in 0..iters {
+            let start = ctx.new_event(flags).map_err(driver_err("cuEventCreate"))?;
+            let end = ctx.new_event(flags).map_err(driver_err("cuEventCreate"))?;
+            start.record(&stream).map_err(driver_err("cuEventRecord"))?;
+            self.launch()?;
+            end.record(&stream).map_err(driver_err("cuEventRecord"))?;
+            times.push(start.elapsed_ms(&end).map_err(driver_err("cuEventElapsedTime"))?);
+        }
+        Ok(times)
+    }
+
+    /// Waits for the stream and copies out the output (as f32) and the natural-log lse.
+    pub fn read(&self) -> Result<(Vec<f32>, Vec<f32>)> {
+        let s = self.gpu.stream();
+        s.synchronize().map_err(driver_err("cuStreamSynchronize"))?;
+        let o = s.clone_dtoh(&self.o).map_err(driver_err("cuMemcpyDtoH"))?;
+        let lse = s.clone_dtoh(&self.lse).map_err(driver_err("cuMemcpyDtoH"))?;
+        Ok((o.into_iter().map(|b| bf16::from_bits(b).to_f32()).collect(), lse))
+    }
+}
+
+/// Keys each row keeps under `mask` (dense or block-sparse), `[heads, seq]`.
+fn kept_counts(mask: &Mask, heads: usize, l: usize) -> Vec<u32> {
+    let mut kept = Vec::with_capacity(heads * l);
+    for h in 0..heads {
+        for q in 0..l {
+            let n = match mask {
+                Mask::BlockSparse(m) => m
+                    .key_blocks(h, q / m.block())
+                    .iter()
+                    .map(|&b| {
+                        let start = b as usize * m.block();
+                        let mut end = (start + m.block()).min(l);
+                        if m.causal() {
+                            end = end.min(q + 1);
+                        }
+                        end.saturating_sub(start)
+                    })
+                    .sum(),
+                _ if mask.causal() => q + 1,
+                _ => l,
+            };
+            kept.push(n as u32);
+        }
+    }
+    kept
+}
+
+/// Runs attention of `w` under `mask` (dense or block-sparse) on `gpu` with bf16
+/// inputs and fp32 accumulation; returns the CPU reference's output type. `warps`
+/// picks the dense kernel's block (4: 64 rows, 8: 128 rows); a block mask fixes it.
+pub fn gpu_attention(gpu: &Gpu, w: &Workload, mask: &Mask, warps: usize) -> Result<AttentionOutput> {
+    mask.check_fits(w.heads(), w.seq_len(), mask.causal())?;
+    let (sparse, warps) = match mask {
+        Mask::Dense(_) => (None, warps),
+        Mask::BlockSparse(m) => (Some(m), m.block() / 16),
+        other => {
+            return Err(KernelError::Unsupported {
+                param: "mask format",
+                value: other.format_name().to_string(),
+                expected: "dense or block-sparse (the GPU kernels that exist so far)".to_string(),
+            })
+        }
+    };
+    let params = AttentionParams {
+        heads: w.heads(),
+        kv_heads: w.kv_heads(),
+        seq_len: w.seq_len(),
+        head_dim: w.head_dim(),
+        causal: mask.causal(),
+        warps,
+    };
+    let (q, k, v) = (
+        to_bf16_bits(w.q().data()),
+        to_bf16_bits(w.k().data()),
+        to_bf16_bits(w.v().data()),
+    );
+    let mut run = AttentionRun::new(gpu, params, &q, &k, &v, sparse)?;
+    run.poison_outputs()?;
+    run.launch()?;
+    let (out, lse) = run.read()?;
+    let out = HeadTensor::new(
+        "gpu attention output",
+        params.heads,
+        params.seq_len,
+        params.head_dim,
+        out,
+    )?;
+    Ok(AttentionOutput {
+        out,
+        lse: lse.into_iter().map(f64::from).collect(),
+        kept: kept_counts(mask, params.heads, params.seq_len),
+        block_lse: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params() -> AttentionParams {
+        AttentionParams {
+            heads: 32,
+            kv_heads: 8,
+            seq_len: 1000,
+            head_dim: 128,
+            causal: true,
+            warps: 8,
+        }
+    }
+
+    #[test]
+    fn plan_covers_ragged_sequences() {
+        let plan = plan_launch(&params(), SparseLayout::Dense).unwrap();
+        assert_eq!(plan.kernel, "attn_fwd_dense_d128_w8_causal");
+        assert_eq!(plan.grid, (8, 32, 1)); // ceil(1000 / 128)
+        assert_eq!(plan.block, (256, 1, 1));
+        assert_eq!(plan.shared_bytes, (128 + 128) * 128 * 2);
+    }
+
+    #[test]
+    fn plan_rejects_unsupported_shapes() {
+        let mut p = params();
+        p.head_dim = 96;
+        let e = plan_launch(&p, SparseLayout::Dense).unwrap_err().to_string();
+        assert!(e.contains("head_dim = 96") && e.contains("64 or 128"), "{e}");
+        let mut p = params();
+        p.kv_heads = 5;
+        assert!(plan_launch(&p, SparseLayout::Dense).is_err());
+        let e = plan_launch(&params(), SparseLayout::Block { block: 64 })
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("block = 64"), "{e}");
+        let p = AttentionParams { warps: 4, ..params() };
+        let plan = plan_launch(&p, SparseLayout::Block { block: 64 }).unwrap();
+        assert_eq!(plan.kernel, "attn_fwd_bsr_d128_w4_causal");
+        assert_eq!(plan.grid.0, 16);
+    }
+
+    #[test]
+    fn flops_halve_when_causal() {
+        let p = params();
+        let full = AttentionParams { causal: false, ..p };
+        assert_eq!(p.dense_flops() * 2.0, full.dense_flops());
+    }
+}

@@ -1,0 +1,147 @@
+//! [`Gpu`]: one CUDA device, its stream, and the kernel modules loaded on it.
+
+use super::compile::{cached_cubin, nvrtc_available};
+use super::sources::KernelSource;
+use crate::error::{KernelError, Result};
+use cudarc::driver::{sys, CudaContext, CudaFunction, CudaModule, CudaStream, DriverError};
+use cudarc::nvrtc::Ptx;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Maps a driver error to [`KernelError::Cuda`] naming the call.
+pub(crate) fn driver_err(call: &str) -> impl FnOnce(DriverError) -> KernelError + '_ {
+    move |e| KernelError::Cuda {
+        call: call.to_string(),
+        detail: format!("{e:?}"),
+    }
+}
+
+/// A CUDA device with one stream. Creating it checks, in order, that the driver
+/// library loads, that a device exists, and that NVRTC loads, and says which is missing.
+pub struct Gpu {
+    ctx: Arc<CudaContext>,
+    stream: Arc<CudaStream>,
+    name: String,
+    compute_capability: (i32, i32),
+    sms: usize,
+    driver_version: i32,
+    modules: Mutex<HashMap<&'static str, Arc<CudaModule>>>,
+}
+
+impl std::fmt::Debug for Gpu {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gpu")
+            .field("name", &self.name)
+            .field("arch", &self.arch())
+            .field("sms", &self.sms)
+            .finish()
+    }
+}
+
+/// Ok when the CUDA driver library (libcuda) can be loaded.
+pub fn driver_available() -> Result<()> {
+    // SAFETY: only tries to dlopen the library by its usual names.
+    if unsafe { sys::is_culib_present() } {
+        Ok(())
+    } else {
+        Err(KernelError::CudaUnavailable {
+            what: "CUDA driver (libcuda)",
+            detail: "no NVIDIA driver is installed on this machine; GPU kernels need one".to_string(),
+        })
+    }
+}
+
+impl Gpu {
+    /// Opens device `ordinal` (0 for the first GPU).
+    pub fn new(ordinal: usize) -> Result<Self> {
+        driver_available()?;
+        let count = CudaContext::device_count().map_err(|e| KernelError::CudaUnavailable {
+            what: "CUDA device",
+            detail: format!("the driver loaded but could not list devices: {e:?}"),
+        })?;
+        if ordinal >= count.max(0) as usize {
+            return Err(KernelError::CudaUnavailable {
+                what: "CUDA device",
+                detail: format!("device {ordinal} requested, {count} present"),
+            });
+        }
+        nvrtc_available()?;
+        let ctx = CudaContext::new(ordinal).map_err(driver_err("cuCtxCreate"))?;
+        let name = ctx.name().map_err(driver_err("cuDeviceGetName"))?;
+        let compute_capability = ctx.compute_capability().map_err(driver_err("cuDeviceGetAttribute"))?;
+        let sms = ctx
+            .attribute(sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)
+            .map_err(driver_err("cuDeviceGetAttribute"))? as usize;
+        let mut driver_version = 0i32;
+        // SAFETY: the driver is loaded; writes one int.
+        unsafe {
+            let _ = sys::cuDriverGetVersion(&mut driver_version);
+        }
+        let stream = ctx.default_stream();
+        Ok(Self {
+            ctx,
+            stream,
+            name,
+            compute_capability,
+            sms,
+            driver_version,
+            modules: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The device's name, e.g. `NVIDIA H100 80GB HBM3`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// Streaming multiprocessors.
+    pub fn sms(&self) -> usize {
+        self.sms
+    }
+    /// CUDA version the driver supports, e.g. 13000 for 13.0.
+    pub fn driver_version(&self) -> i32 {
+        self.driver_version
+    }
+    /// The NVRTC target: `sm_90a` on Hopper (for its architecture-specific
+    /// instructions), `sm_XY` otherwise.
+    pub fn arch(&self) -> String {
+        let (ma, mi) = self.compute_capability;
+        if (ma, mi) == (9, 0) {
+            "sm_90a".to_string()
+        } else {
+            format!("sm_{ma}{mi}")
+        }
+    }
+    /// The context (for allocations and events).
+    pub fn context(&self) -> &Arc<CudaContext> {
+        &self.ctx
+    }
+    /// The stream every kernel of this handle runs on.
+    pub fn stream(&self) -> &Arc<CudaStream> {
+        &self.stream
+    }
+
+    /// The module of `source`, compiled (or read from the cache) and loaded once per handle.
+    pub fn module(&self, source: &KernelSource) -> Result<Arc<CudaModule>> {
+        let mut modules = self.modules.lock().map_err(|_| KernelError::Cuda {
+            call: "module cache".to_string(),
+            detail: "a previous load panicked".to_string(),
+        })?;
+        if let Some(m) = modules.get(source.name) {
+            return Ok(m.clone());
+        }
+        let cubin = cached_cubin(source, &self.arch())?;
+        let module = self
+            .ctx
+            .load_module(Ptx::from_binary(cubin))
+            .map_err(driver_err("cuModuleLoadData"))?;
+        modules.insert(source.name, module.clone());
+        Ok(module)
+    }
+
+    /// Function `name` of `source`.
+    pub fn function(&self, source: &KernelSource, name: &str) -> Result<CudaFunction> {
+        self.module(source)?
+            .load_function(name)
+            .map_err(driver_err("cuModuleGetFunction"))
+    }
+}

@@ -1,0 +1,150 @@
+//! GPU attention kernels against the CPU reference (f64) on fresh random inputs,
+//! with outputs poisoned (NaN) before every launch. Needs a CUDA device; without
+//! one each test prints "skipping: no CUDA device (...)" and passes.
+//! On a GPU machine: `cargo test -p sparselab-kernels --test cuda_attention -- --nocapture`.
+
+use sparselab_kernels::cuda::{gpu_attention, Gpu};
+use sparselab_kernels::mask::{BlockSparseMask, DenseMask, Mask};
+use sparselab_kernels::metrics::output_relative_error;
+use sparselab_kernels::reference::{attention, Precision, ReferenceOptions};
+use sparselab_kernels::KernelError;
+use sparselab_workloads::{HeadTensor, SeededRng, Workload};
+
+/// The GPU, or None after printing why the test is skipped.
+fn gpu_or_skip() -> Option<Gpu> {
+    match Gpu::new(0) {
+        Ok(g) => Some(g),
+        Err(e @ KernelError::CudaUnavailable { .. }) => {
+            eprintln!("skipping: no CUDA device ({e})");
+            None
+        }
+        Err(e) => panic!("CUDA present but unusable: {e}"),
+    }
+}
+
+fn random_tensor(rng: &mut SeededRng, name: &str, heads: usize, seq: usize, dim: usize, scale: f64) -> HeadTensor {
+    let data = (0..heads * seq * dim).map(|_| (rng.normal() * scale) as f32).collect();
+    HeadTensor::new(name, heads, seq, dim, data).unwrap()
+}
+
+fn workload(seed: u64, heads: usize, kv_heads: usize, seq: usize, dim: usize) -> Workload {
+    let mut rng = SeededRng::new(seed, 7);
+    let q = random_tensor(&mut rng, "q", heads, seq, dim, 1.5);
+    let k = random_tensor(&mut rng, "k", kv_heads, seq, dim, 1.0);
+    let v = random_tensor(&mut rng, "v", kv_heads, seq, dim, 1.0);
+    Workload::new("gpu-test", seed, q, k, v).unwrap()
+}
+
+/// Runs `mask` on the GPU and the f64 reference; asserts finite output, relative
+/// error < 1e-2, matching lse (both -inf for empty rows) and kept counts.
+fn check(gpu: &Gpu, w: &Workload, mask: &Mask, warps: usize, label: &str) {
+    let got = gpu_attention(gpu, w, mask, warps).unwrap_or_else(|e| panic!("{label}: {e}"));
+    let opts = ReferenceOptions {
+        precision: Precision::F64,
+        block_lse: false,
+    };
+    let want = attention(w, mask, &opts).unwrap();
+    assert!(
+        got.out.data().iter().all(|x| x.is_finite()),
+        "{label}: output has NaN/inf (unwritten?)"
+    );
+    let err = output_relative_error(&want, &got);
+    assert!(err < 1e-2, "{label}: relative error {err:.3e} >= 1e-2");
+    let mut worst = 0.0f64;
+    for (i, (&g, &r)) in got.lse.iter().zip(&want.lse).enumerate() {
+        if r == f64::NEG_INFINITY {
+            assert_eq!(g, f64::NEG_INFINITY, "{label}: row {i} kept nothing but lse = {g}");
+            let row = &got.out.data()[i * w.head_dim()..(i + 1) * w.head_dim()];
+            assert!(row.iter().all(|&x| x == 0.0), "{label}: empty row {i} is not zero");
+        } else {
+            assert!(g.is_finite(), "{label}: row {i} lse {g}, reference {r}");
+            worst = worst.max((g - r).abs() / r.abs().max(1.0));
+        }
+    }
+    assert!(worst < 1e-2, "{label}: lse relative error {worst:.3e}");
+    assert_eq!(got.kept, want.kept, "{label}: kept counts differ");
+    eprintln!("{label}: output rel err {err:.2e}, lse rel err {worst:.2e}");
+}
+
+#[test]
+fn dense_matches_reference() {
+    let Some(gpu) = gpu_or_skip() else { return };
+    // (heads, kv_heads, seq, dim): multiples of 64 and ragged tails, GQA 1/4/8, D 64/128.
+    let shapes = [
+        (4, 4, 128, 64),
+        (4, 1, 200, 64),
+        (8, 2, 257, 128),
+        (8, 1, 333, 128),
+        (8, 8, 64, 128),
+        (2, 2, 1, 64),
+        (4, 4, 1000, 128),
+    ];
+    let mut seed = 1;
+    for &(h, kvh, l, d) in &shapes {
+        for causal in [false, true] {
+            for warps in [4, 8] {
+                seed += 1;
+                let w = workload(seed, h, kvh, l, d);
+                let mask = Mask::Dense(DenseMask {
+                    heads: h,
+                    seq_len: l,
+                    causal,
+                });
+                let label = format!("dense h{h} kv{kvh} L{l} D{d} causal={causal} warps={warps}");
+                check(&gpu, &w, &mask, warps, &label);
+            }
+        }
+    }
+}
+
+/// A random block mask of roughly `density`, with every fourth query block empty.
+fn random_block_mask(seed: u64, heads: usize, seq: usize, block: usize, causal: bool, density: f64) -> Mask {
+    let mut rng = SeededRng::new(seed, 11);
+    let nb = seq.div_ceil(block);
+    let mut lists = Vec::with_capacity(heads * nb);
+    for _h in 0..heads {
+        for qb in 0..nb {
+            let limit = if causal { qb + 1 } else { nb };
+            let list: Vec<u32> = if qb % 4 == 3 {
+                Vec::new()
+            } else {
+                (0..limit as u32).filter(|_| rng.uniform() < density).collect()
+            };
+            lists.push(list);
+        }
+    }
+    Mask::BlockSparse(BlockSparseMask::new(heads, seq, block, causal, lists).unwrap())
+}
+
+#[test]
+fn block_sparse_matches_reference() {
+    let Some(gpu) = gpu_or_skip() else { return };
+    let shapes = [(4, 1, 300, 64), (8, 2, 512, 128), (4, 4, 777, 128)];
+    let mut seed = 100;
+    for &(h, kvh, l, d) in &shapes {
+        for block in [64, 128] {
+            for causal in [false, true] {
+                for density in [0.1, 0.5, 1.0] {
+                    seed += 1;
+                    let w = workload(seed, h, kvh, l, d);
+                    let mask = random_block_mask(seed, h, l, block, causal, density);
+                    let label = format!("bsr h{h} kv{kvh} L{l} D{d} block{block} causal={causal} density={density}");
+                    check(&gpu, &w, &mask, block / 16, &label);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn unsupported_head_dim_is_an_error() {
+    let Some(gpu) = gpu_or_skip() else { return };
+    let w = workload(5, 2, 2, 64, 32);
+    let mask = Mask::Dense(DenseMask {
+        heads: 2,
+        seq_len: 64,
+        causal: false,
+    });
+    let e = gpu_attention(&gpu, &w, &mask, 4).unwrap_err().to_string();
+    assert!(e.contains("head_dim = 32"), "{e}");
+}
