@@ -29,7 +29,7 @@ fn writes_table_and_csv_with_dense_exact() {
         "--profile",
         "streaming",
         "--seq-len",
-        "300",
+        "1000",
         "--heads",
         "4",
         "--kv-heads",
@@ -81,7 +81,10 @@ fn writes_table_and_csv_with_dense_exact() {
     let ashape = &rows[1];
     assert_eq!(&ashape[col("params")], "sink=4,local=64");
     assert!(num(ashape, "recall_mean") < 1.0 && num(ashape, "recall_mean") > 0.5);
-    assert!(num(ashape, "density") < 0.7);
+    assert!(
+        num(ashape, "density") < 0.6,
+        "tile-rounded sink + window at 1000 tokens"
+    );
     // The oracle with the same keys per row as the A-shape's widest row keeps at least as much.
     assert!(num(&rows[2], "recall_mean") >= num(ashape, "recall_mean") - 1e-9);
 }

@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
-use sparselab_kernels::mask::{attended_pairs, MaskFormat};
+use sparselab_kernels::mask::attended_pairs;
 use sparselab_kernels::method::{Method, SelectionContext};
 use sparselab_kernels::metrics::{output_relative_error, recall};
 use sparselab_kernels::reference::{attention, AttentionOutput, Precision, ReferenceOptions};
@@ -51,9 +51,16 @@ pub struct RecallRow {
     pub select_cpu_ms: f64,
     /// Workload seed.
     pub seed: u64,
-    #[serde(flatten)]
-    /// Where and when this row was computed.
-    pub provenance: Provenance,
+    /// Commit of the sources that computed the row.
+    pub git_commit: String,
+    /// UTC time of the run.
+    pub date: String,
+    /// Device that computed it.
+    pub device: String,
+    /// GPU driver, or `none`.
+    pub driver: String,
+    /// CUDA version, or `none`.
+    pub cuda: String,
 }
 
 /// Computes one row per method on `workload`, sharing the dense pass.
@@ -135,7 +142,11 @@ pub fn recall_table(
             est_bytes: selection.estimation.bytes,
             select_cpu_ms,
             seed: workload.seed,
-            provenance: provenance.clone(),
+            git_commit: provenance.git_commit.clone(),
+            date: provenance.date.clone(),
+            device: provenance.device.clone(),
+            driver: provenance.driver.clone(),
+            cuda: provenance.cuda.clone(),
         });
         bar.inc(1);
     }
