@@ -1,8 +1,8 @@
 // Attention forward kernels: dense (causal or not) and block-sparse. Both are
 // sl::attn_fwd_tiles from attention_common.cuh with a different key-tile
 // enumerator. Grid: x = query block (heaviest causal blocks first), y = batch * heads.
-// Exported names: attn_fwd_dense_d{D}_w{WARPS}_{causal|full} and
-// attn_fwd_bsr_d{D}_w{WARPS}_{causal|full}; block = 16 * WARPS query rows.
+// Exported names: attn_fwd_{dense|bsr}_d{D}_w{WARPS}_m{MT}_{causal|full}; a block
+// covers 16 * MT * WARPS query rows (MT slabs of 16 rows per warp).
 #include "attention_common.cuh"
 
 namespace sl {
@@ -52,25 +52,25 @@ __device__ __forceinline__ HeadPtrs head_ptrs(const bf16_t* Q, const bf16_t* K, 
     return p;
 }
 
-template <int D, int WARPS, bool CAUSAL>
+template <int D, int WARPS, int MT, bool CAUSAL>
 __device__ __forceinline__ void dense_fwd(const bf16_t* Q, const bf16_t* K, const bf16_t* V, bf16_t* O, float* LSE,
                                           int L, int heads, int kv_heads, float scale_log2) {
-    constexpr int BM = 16 * WARPS;
+    constexpr int BM = 16 * MT * WARPS;
     const int qb = gridDim.x - 1 - blockIdx.x;
     const int q0 = qb * BM;
     const HeadPtrs p = head_ptrs<D>(Q, K, V, O, LSE, L, heads, kv_heads);
     const int kend = CAUSAL ? min(q0 + BM, L) : L;
     DenseTiles tiles{(kend + 63) / 64};
-    attn_fwd_tiles<D, WARPS, CAUSAL>(p.q, p.k, p.v, p.o, p.lse, L, q0, scale_log2, tiles);
+    attn_fwd_tiles<D, WARPS, MT, CAUSAL>(p.q, p.k, p.v, p.o, p.lse, L, q0, scale_log2, tiles);
 }
 
-// The mask's query block equals the kernel's (16 * WARPS rows); offsets index
+// The mask's query block equals the kernel's (16 * MT * WARPS rows); offsets index
 // [heads][query blocks] (the mask is shared by every batch entry).
-template <int D, int WARPS, bool CAUSAL>
+template <int D, int WARPS, int MT, bool CAUSAL>
 __device__ __forceinline__ void bsr_fwd(const bf16_t* Q, const bf16_t* K, const bf16_t* V, bf16_t* O, float* LSE,
                                         const u32* offsets, const u32* blocks, int kblock, int L, int heads,
                                         int kv_heads, float scale_log2) {
-    constexpr int BM = 16 * WARPS;
+    constexpr int BM = 16 * MT * WARPS;
     const int qb = gridDim.x - 1 - blockIdx.x;
     const int q0 = qb * BM;
     const HeadPtrs p = head_ptrs<D>(Q, K, V, O, LSE, L, heads, kv_heads);
@@ -79,32 +79,35 @@ __device__ __forceinline__ void bsr_fwd(const bf16_t* Q, const bf16_t* K, const 
     const u32 begin = offsets[row];
     const int per_block = kblock / 64;
     SparseTiles tiles{blocks + begin, static_cast<int>(offsets[row + 1] - begin) * per_block, per_block};
-    attn_fwd_tiles<D, WARPS, CAUSAL>(p.q, p.k, p.v, p.o, p.lse, L, q0, scale_log2, tiles);
+    attn_fwd_tiles<D, WARPS, MT, CAUSAL>(p.q, p.k, p.v, p.o, p.lse, L, q0, scale_log2, tiles);
 }
 
 }  // namespace sl
 
-#define SL_DENSE(D, W, C, NAME)                                                                                    \
+#define SL_DENSE(D, W, M, C, NAME)                                                                                 \
     extern "C" __global__ void __launch_bounds__(32 * W)                                                           \
-        attn_fwd_dense_d##D##_w##W##_##NAME(const bf16_t* Q, const bf16_t* K, const bf16_t* V, bf16_t* O,          \
-                                            float* LSE, int L, int heads, int kv_heads, float scale_log2) {        \
-        sl::dense_fwd<D, W, C>(Q, K, V, O, LSE, L, heads, kv_heads, scale_log2);                                   \
+        attn_fwd_dense_d##D##_w##W##_m##M##_##NAME(const bf16_t* Q, const bf16_t* K, const bf16_t* V, bf16_t* O,   \
+                                                   float* LSE, int L, int heads, int kv_heads, float scale_log2) { \
+        sl::dense_fwd<D, W, M, C>(Q, K, V, O, LSE, L, heads, kv_heads, scale_log2);                                \
     }
 
-#define SL_BSR(D, W, C, NAME)                                                                                      \
-    extern "C" __global__ void __launch_bounds__(32 * W) attn_fwd_bsr_d##D##_w##W##_##NAME(                        \
+#define SL_BSR(D, W, M, C, NAME)                                                                                   \
+    extern "C" __global__ void __launch_bounds__(32 * W) attn_fwd_bsr_d##D##_w##W##_m##M##_##NAME(                 \
         const bf16_t* Q, const bf16_t* K, const bf16_t* V, bf16_t* O, float* LSE, const u32* offsets,              \
         const u32* blocks, int kblock, int L, int heads, int kv_heads, float scale_log2) {                         \
-        sl::bsr_fwd<D, W, C>(Q, K, V, O, LSE, offsets, blocks, kblock, L, heads, kv_heads, scale_log2);            \
+        sl::bsr_fwd<D, W, M, C>(Q, K, V, O, LSE, offsets, blocks, kblock, L, heads, kv_heads, scale_log2);         \
     }
 
-#define SL_ALL(D, W)              \
-    SL_DENSE(D, W, false, full)   \
-    SL_DENSE(D, W, true, causal)  \
-    SL_BSR(D, W, false, full)     \
-    SL_BSR(D, W, true, causal)
+#define SL_ALL(D, W, M)              \
+    SL_DENSE(D, W, M, false, full)   \
+    SL_DENSE(D, W, M, true, causal)  \
+    SL_BSR(D, W, M, false, full)     \
+    SL_BSR(D, W, M, true, causal)
 
-SL_ALL(64, 4)
-SL_ALL(64, 8)
-SL_ALL(128, 4)
-SL_ALL(128, 8)
+// (warps, slabs per warp): 64-row blocks (4, 1); 128-row blocks (8, 1) or (4, 2).
+SL_ALL(64, 4, 1)
+SL_ALL(64, 8, 1)
+SL_ALL(64, 4, 2)
+SL_ALL(128, 4, 1)
+SL_ALL(128, 8, 1)
+SL_ALL(128, 4, 2)

@@ -77,16 +77,18 @@ __device__ __forceinline__ void load_tile(bf16_t* s, const bf16_t* g, int row0, 
     }
 }
 
-// The forward pass of one block of BM = 16 * WARPS query rows over the key tiles
-// that `tiles` enumerates (tiles.count(), tiles.start(t) = first key of tile t, a
-// multiple of 64). Each warp owns 16 query rows. K and V tiles alternate in
-// shared memory so the load of one overlaps the matrix products of the other.
-template <int D, int WARPS, bool CAUSAL, class Tiles>
+// The forward pass of one block of BM = 16 * MT * WARPS query rows over the key
+// tiles that `tiles` enumerates (tiles.count(), tiles.start(t) = first key of tile
+// t, a multiple of 64). Each warp owns MT slabs of 16 query rows; with MT = 2 every
+// K/V fragment read from shared memory feeds two matrix products, halving the
+// shared-memory traffic per FLOP. K and V tiles alternate in shared memory so the
+// load of one overlaps the matrix products of the other.
+template <int D, int WARPS, int MT, bool CAUSAL, class Tiles>
 __device__ __forceinline__ void attn_fwd_tiles(const bf16_t* __restrict__ q, const bf16_t* __restrict__ k,
                                                const bf16_t* __restrict__ v, bf16_t* __restrict__ o,
                                                float* __restrict__ lse, int L, int q0, float scale_log2,
                                                const Tiles& tiles) {
-    constexpr int BM = 16 * WARPS;
+    constexpr int BM = 16 * MT * WARPS;
     constexpr int BN = 64;
     constexpr int NT = 32 * WARPS;
     extern __shared__ __align__(128) unsigned char smem_raw[];
@@ -103,13 +105,18 @@ __device__ __forceinline__ void attn_fwd_tiles(const bf16_t* __restrict__ q, con
     if (n_tiles > 0) load_tile<BN, D, NT>(sK, k, tiles.start(0), L, tid);
     cp_async_commit();
 
-    float acc[D / 8][4];
+    float acc[MT][D / 8][4];
+    float row_max[MT][2];
+    float row_sum[MT][2];
 #pragma unroll
-    for (int n = 0; n < D / 8; ++n) acc[n][0] = acc[n][1] = acc[n][2] = acc[n][3] = 0.f;
-    float row_max[2] = {SL_NEG_INF, SL_NEG_INF};
-    float row_sum[2] = {0.f, 0.f};
-    const int r_lo = q0 + warp * 16 + (lane >> 2);
-    const int warp_row0 = q0 + warp * 16;
+    for (int m = 0; m < MT; ++m) {
+#pragma unroll
+        for (int n = 0; n < D / 8; ++n) acc[m][n][0] = acc[m][n][1] = acc[m][n][2] = acc[m][n][3] = 0.f;
+        row_max[m][0] = row_max[m][1] = SL_NEG_INF;
+        row_sum[m][0] = row_sum[m][1] = 0.f;
+    }
+    const int warp_row0 = q0 + warp * 16 * MT;
+    const int r_lo = warp_row0 + (lane >> 2);  // row of slab m, half i: r_lo + 16 * m + 8 * i
 
     for (int t = 0; t < n_tiles; ++t) {
         const int k0 = tiles.start(t);
@@ -118,21 +125,30 @@ __device__ __forceinline__ void attn_fwd_tiles(const bf16_t* __restrict__ q, con
         load_tile<BN, D, NT>(sV, v, k0, L, tid);
         cp_async_commit();
 
-        float s[BN / 8][4];
+        float s[MT][BN / 8][4];
 #pragma unroll
-        for (int n = 0; n < BN / 8; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.f;
+        for (int m = 0; m < MT; ++m)
+#pragma unroll
+            for (int n = 0; n < BN / 8; ++n) s[m][n][0] = s[m][n][1] = s[m][n][2] = s[m][n][3] = 0.f;
 #pragma unroll
         for (int kk = 0; kk < D / 16; ++kk) {
-            u32 a0, a1, a2, a3;
-            ldmatrix_x4(a0, a1, a2, a3, smem_addr(sQ + swz<D>(warp * 16 + (lane & 15), kk * 16 + (lane >> 4) * 8)));
+            u32 a[MT][4];
+#pragma unroll
+            for (int m = 0; m < MT; ++m) {
+                ldmatrix_x4(a[m][0], a[m][1], a[m][2], a[m][3],
+                            smem_addr(sQ + swz<D>(warp * 16 * MT + m * 16 + (lane & 15), kk * 16 + (lane >> 4) * 8)));
+            }
 #pragma unroll
             for (int nn = 0; nn < BN / 16; ++nn) {
                 u32 b0, b1, b2, b3;
                 ldmatrix_x4(b0, b1, b2, b3,
                             smem_addr(sK + swz<D>(nn * 16 + (lane >> 4) * 8 + (lane & 7),
                                                   kk * 16 + ((lane >> 3) & 1) * 8)));
-                mma_16816(s[2 * nn], a0, a1, a2, a3, b0, b1);
-                mma_16816(s[2 * nn + 1], a0, a1, a2, a3, b2, b3);
+#pragma unroll
+                for (int m = 0; m < MT; ++m) {
+                    mma_16816(s[m][2 * nn], a[m][0], a[m][1], a[m][2], a[m][3], b0, b1);
+                    mma_16816(s[m][2 * nn + 1], a[m][0], a[m][1], a[m][2], a[m][3], b2, b3);
+                }
             }
         }
 
@@ -141,42 +157,54 @@ __device__ __forceinline__ void attn_fwd_tiles(const bf16_t* __restrict__ q, con
         const bool diag = CAUSAL && (k0 + BN - 1 > warp_row0);
         if (ragged || diag) {
 #pragma unroll
-            for (int n = 0; n < BN / 8; ++n) {
+            for (int m = 0; m < MT; ++m)
 #pragma unroll
-                for (int e = 0; e < 4; ++e) {
-                    const int col = k0 + n * 8 + (lane & 3) * 2 + (e & 1);
-                    const int row = r_lo + (e >> 1) * 8;
-                    if (col >= L || (CAUSAL && col > row)) s[n][e] = SL_NEG_INF;
-                }
-            }
+                for (int n = 0; n < BN / 8; ++n)
+#pragma unroll
+                    for (int e = 0; e < 4; ++e) {
+                        const int col = k0 + n * 8 + (lane & 3) * 2 + (e & 1);
+                        const int row = r_lo + m * 16 + (e >> 1) * 8;
+                        if (col >= L || (CAUSAL && col > row)) s[m][n][e] = SL_NEG_INF;
+                    }
         }
 
-        // Online softmax in base 2: scores scaled by log2(e) / sqrt(D).
+        // Online softmax in base 2 (scores scaled by log2(e) / sqrt(D)); P packed to bf16.
+        u32 p[MT][BN / 16][4];
 #pragma unroll
-        for (int i = 0; i < 2; ++i) {
-            float mx = row_max[i];
+        for (int m = 0; m < MT; ++m) {
 #pragma unroll
-            for (int n = 0; n < BN / 8; ++n) {
-                mx = fmaxf(mx, fmaxf(s[n][2 * i], s[n][2 * i + 1]) * scale_log2);
+            for (int i = 0; i < 2; ++i) {
+                float mx = row_max[m][i];
+#pragma unroll
+                for (int n = 0; n < BN / 8; ++n) {
+                    mx = fmaxf(mx, fmaxf(s[m][n][2 * i], s[m][n][2 * i + 1]) * scale_log2);
+                }
+                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+                // A row with nothing kept so far keeps max -inf; subtract 0 then so exp2 gives 0, not NaN.
+                const float base = (mx == SL_NEG_INF) ? 0.f : mx;
+                const float alpha = exp2f(row_max[m][i] - base);
+                row_max[m][i] = mx;
+                float sum = 0.f;
+#pragma unroll
+                for (int n = 0; n < BN / 8; ++n) {
+                    s[m][n][2 * i] = exp2f(fmaf(s[m][n][2 * i], scale_log2, -base));
+                    s[m][n][2 * i + 1] = exp2f(fmaf(s[m][n][2 * i + 1], scale_log2, -base));
+                    sum += s[m][n][2 * i] + s[m][n][2 * i + 1];
+                }
+                row_sum[m][i] = row_sum[m][i] * alpha + sum;
+#pragma unroll
+                for (int n = 0; n < D / 8; ++n) {
+                    acc[m][n][2 * i] *= alpha;
+                    acc[m][n][2 * i + 1] *= alpha;
+                }
             }
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-            // A row with nothing kept so far keeps max -inf; subtract 0 then so exp2 gives 0, not NaN.
-            const float base = (mx == SL_NEG_INF) ? 0.f : mx;
-            const float alpha = exp2f(row_max[i] - base);
-            row_max[i] = mx;
-            float sum = 0.f;
 #pragma unroll
-            for (int n = 0; n < BN / 8; ++n) {
-                s[n][2 * i] = exp2f(fmaf(s[n][2 * i], scale_log2, -base));
-                s[n][2 * i + 1] = exp2f(fmaf(s[n][2 * i + 1], scale_log2, -base));
-                sum += s[n][2 * i] + s[n][2 * i + 1];
-            }
-            row_sum[i] = row_sum[i] * alpha + sum;
-#pragma unroll
-            for (int n = 0; n < D / 8; ++n) {
-                acc[n][2 * i] *= alpha;
-                acc[n][2 * i + 1] *= alpha;
+            for (int kk = 0; kk < BN / 16; ++kk) {
+                p[m][kk][0] = pack_bf16x2(s[m][2 * kk][0], s[m][2 * kk][1]);
+                p[m][kk][1] = pack_bf16x2(s[m][2 * kk][2], s[m][2 * kk][3]);
+                p[m][kk][2] = pack_bf16x2(s[m][2 * kk + 1][0], s[m][2 * kk + 1][1]);
+                p[m][kk][3] = pack_bf16x2(s[m][2 * kk + 1][2], s[m][2 * kk + 1][3]);
             }
         }
 
@@ -189,16 +217,15 @@ __device__ __forceinline__ void attn_fwd_tiles(const bf16_t* __restrict__ q, con
 
 #pragma unroll
         for (int kk = 0; kk < BN / 16; ++kk) {
-            const u32 a0 = pack_bf16x2(s[2 * kk][0], s[2 * kk][1]);
-            const u32 a1 = pack_bf16x2(s[2 * kk][2], s[2 * kk][3]);
-            const u32 a2 = pack_bf16x2(s[2 * kk + 1][0], s[2 * kk + 1][1]);
-            const u32 a3 = pack_bf16x2(s[2 * kk + 1][2], s[2 * kk + 1][3]);
 #pragma unroll
             for (int dd = 0; dd < D / 16; ++dd) {
                 u32 b0, b1, b2, b3;
                 ldmatrix_x4_trans(b0, b1, b2, b3, smem_addr(sV + swz<D>(kk * 16 + (lane & 15), dd * 16 + (lane >> 4) * 8)));
-                mma_16816(acc[2 * dd], a0, a1, a2, a3, b0, b1);
-                mma_16816(acc[2 * dd + 1], a0, a1, a2, a3, b2, b3);
+#pragma unroll
+                for (int m = 0; m < MT; ++m) {
+                    mma_16816(acc[m][2 * dd], p[m][kk][0], p[m][kk][1], p[m][kk][2], p[m][kk][3], b0, b1);
+                    mma_16816(acc[m][2 * dd + 1], p[m][kk][0], p[m][kk][1], p[m][kk][2], p[m][kk][3], b2, b3);
+                }
             }
         }
     }
@@ -206,29 +233,33 @@ __device__ __forceinline__ void attn_fwd_tiles(const bf16_t* __restrict__ q, con
 
     // Normalize and store; a row that kept nothing gets zeros and lse = -inf.
 #pragma unroll
-    for (int i = 0; i < 2; ++i) {
-        float sum = row_sum[i];
-        sum += __shfl_xor_sync(0xffffffffu, sum, 1);
-        sum += __shfl_xor_sync(0xffffffffu, sum, 2);
-        const int row = r_lo + i * 8;
-        if (row < L) {
-            const float inv = sum > 0.f ? 1.f / sum : 0.f;
-            bf16_t* orow = o + (long long)row * D + (lane & 3) * 2;
+    for (int m = 0; m < MT; ++m) {
 #pragma unroll
-            for (int n = 0; n < D / 8; ++n) {
-                *reinterpret_cast<u32*>(orow + n * 8) = pack_bf16x2(acc[n][2 * i] * inv, acc[n][2 * i + 1] * inv);
-            }
-            if ((lane & 3) == 0) {
-                lse[row] = sum > 0.f ? (row_max[i] + log2f(sum)) * 0.6931471805599453f : SL_NEG_INF;
+        for (int i = 0; i < 2; ++i) {
+            float sum = row_sum[m][i];
+            sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+            sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+            const int row = r_lo + m * 16 + i * 8;
+            if (row < L) {
+                const float inv = sum > 0.f ? 1.f / sum : 0.f;
+                bf16_t* orow = o + (long long)row * D + (lane & 3) * 2;
+#pragma unroll
+                for (int n = 0; n < D / 8; ++n) {
+                    *reinterpret_cast<u32*>(orow + n * 8) =
+                        pack_bf16x2(acc[m][n][2 * i] * inv, acc[m][n][2 * i + 1] * inv);
+                }
+                if ((lane & 3) == 0) {
+                    lse[row] = sum > 0.f ? (row_max[m][i] + log2f(sum)) * 0.6931471805599453f : SL_NEG_INF;
+                }
             }
         }
     }
 }
 
 // Shared memory bytes of one block: Q tile, one K tile, one V tile.
-template <int D, int WARPS>
+template <int D, int WARPS, int MT>
 struct SmemBytes {
-    static constexpr int value = (16 * WARPS + 2 * 64) * D * 2;
+    static constexpr int value = (16 * MT * WARPS + 2 * 64) * D * 2;
 };
 
 }  // namespace sl

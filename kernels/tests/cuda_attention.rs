@@ -3,7 +3,7 @@
 //! one each test prints "skipping: no CUDA device (...)" and passes.
 //! On a GPU machine: `cargo test -p sparselab-kernels --test cuda_attention -- --nocapture`.
 
-use sparselab_kernels::cuda::{gpu_attention, Gpu};
+use sparselab_kernels::cuda::{gpu_attention, Gpu, TileConfig};
 use sparselab_kernels::mask::{BlockSparseMask, DenseMask, Mask};
 use sparselab_kernels::metrics::output_relative_error;
 use sparselab_kernels::reference::{attention, Precision, ReferenceOptions};
@@ -37,8 +37,8 @@ fn workload(seed: u64, heads: usize, kv_heads: usize, seq: usize, dim: usize) ->
 
 /// Runs `mask` on the GPU and the f64 reference; asserts finite output, relative
 /// error < 1e-2, matching lse (both -inf for empty rows) and kept counts.
-fn check(gpu: &Gpu, w: &Workload, mask: &Mask, warps: usize, label: &str) {
-    let got = gpu_attention(gpu, w, mask, warps).unwrap_or_else(|e| panic!("{label}: {e}"));
+fn check(gpu: &Gpu, w: &Workload, mask: &Mask, tile: TileConfig, label: &str) {
+    let got = gpu_attention(gpu, w, mask, tile).unwrap_or_else(|e| panic!("{label}: {e}"));
     let opts = ReferenceOptions {
         precision: Precision::F64,
         block_lse: false,
@@ -82,7 +82,7 @@ fn dense_matches_reference() {
     let mut seed = 1;
     for &(h, kvh, l, d) in &shapes {
         for causal in [false, true] {
-            for warps in [4, 8] {
+            for tile in TileConfig::ALL {
                 seed += 1;
                 let w = workload(seed, h, kvh, l, d);
                 let mask = Mask::Dense(DenseMask {
@@ -90,8 +90,8 @@ fn dense_matches_reference() {
                     seq_len: l,
                     causal,
                 });
-                let label = format!("dense h{h} kv{kvh} L{l} D{d} causal={causal} warps={warps}");
-                check(&gpu, &w, &mask, warps, &label);
+                let label = format!("dense h{h} kv{kvh} L{l} D{d} causal={causal} tile={}", tile.label());
+                check(&gpu, &w, &mask, tile, &label);
             }
         }
     }
@@ -124,12 +124,13 @@ fn block_sparse_matches_reference() {
     for &(h, kvh, l, d) in &shapes {
         for block in [64, 128] {
             for causal in [false, true] {
-                for density in [0.1, 0.5, 1.0] {
+                for (density, tile) in [(0.1, TileConfig::W4), (0.5, TileConfig::W8), (1.0, TileConfig::W4M2)] {
                     seed += 1;
                     let w = workload(seed, h, kvh, l, d);
                     let mask = random_block_mask(seed, h, l, block, causal, density);
                     let label = format!("bsr h{h} kv{kvh} L{l} D{d} block{block} causal={causal} density={density}");
-                    check(&gpu, &w, &mask, block / 16, &label);
+                    // A tile whose rows differ from the block falls back to TileConfig::for_rows.
+                    check(&gpu, &w, &mask, tile, &label);
                 }
             }
         }
@@ -145,6 +146,6 @@ fn unsupported_head_dim_is_an_error() {
         seq_len: 64,
         causal: false,
     });
-    let e = gpu_attention(&gpu, &w, &mask, 4).unwrap_err().to_string();
+    let e = gpu_attention(&gpu, &w, &mask, TileConfig::W4).unwrap_err().to_string();
     assert!(e.contains("head_dim = 32"), "{e}");
 }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use crate::output::write_csv;
 use crate::provenance::Provenance;
 use sparselab_kernels::cuda::attention::to_bf16_bits;
-use sparselab_kernels::cuda::{AttentionParams, AttentionRun, Gpu};
+use sparselab_kernels::cuda::{AttentionParams, AttentionRun, Gpu, TileConfig};
 use sparselab_kernels::mask::BlockSparseMask;
 use sparselab_workloads::SeededRng;
 
@@ -31,12 +31,13 @@ pub struct BenchArgs {
     /// Which masking to time: `full`, `causal` or `both`.
     #[arg(long, default_value = "both")]
     pub causal: String,
-    /// Warps per block of the dense kernel (4: 64 query rows, 8: 128), comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "4,8")]
-    pub warps: Vec<usize>,
-    /// Block-sparse densities to time (random 128-token block masks), comma-separated; empty for none.
-    #[arg(long, value_delimiter = ',', default_value = "0.5,0.2,0.1,0.05")]
-    pub densities: Vec<f64>,
+    /// Tile configurations of the dense kernel, comma-separated: w4m1 (4 warps x 16 rows),
+    /// w8m1 (8 x 16), w4m2 (4 x 32).
+    #[arg(long, value_delimiter = ',', default_value = "w4m1,w8m1,w4m2")]
+    pub tiles: Vec<String>,
+    /// Block-sparse densities to time (random 128-token block masks), comma-separated; `none` for none.
+    #[arg(long, default_value = "0.5,0.2,0.1,0.05")]
+    pub densities: String,
     /// Untimed launches first.
     #[arg(long, default_value_t = 5)]
     pub warmup: usize,
@@ -121,8 +122,8 @@ fn random_block_mask(
     Ok(BlockSparseMask::new(heads, l, block, causal, lists)?)
 }
 
-/// One kernel to time: method, parameters, warps, and for block-sparse the measured density and mask.
-type Case = (String, String, usize, Option<(f64, BlockSparseMask)>);
+/// One kernel to time: method, parameters, tile configuration, and for block-sparse the measured density and mask.
+type Case = (String, String, TileConfig, Option<(f64, BlockSparseMask)>);
 
 /// Runs `sparselab bench`.
 pub fn run(args: &BenchArgs) -> Result<()> {
@@ -143,6 +144,26 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     if let Ok(c) = std::env::var("SPARSELAB_GIT_COMMIT") {
         prov.git_commit = c;
     }
+    let tiles = args
+        .tiles
+        .iter()
+        .map(|s| {
+            TileConfig::ALL
+                .into_iter()
+                .find(|t| t.label() == *s)
+                .with_context(|| format!("--tiles {s}: expected one of w4m1, w8m1, w4m2"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let densities: Vec<f64> = match args.densities.trim() {
+        "" | "none" => Vec::new(),
+        list => list
+            .split(',')
+            .map(|d| match d.trim().parse::<f64>() {
+                Ok(x) if x > 0.0 && x <= 1.0 => Ok(x),
+                _ => bail!("--densities: `{d}` is not a fraction in (0, 1]"),
+            })
+            .collect::<Result<_>>()?,
+    };
     let kv_heads = args.kv_heads.unwrap_or(args.heads);
     let mut rng = SeededRng::new(0, 99);
     let mut rows = Vec::new();
@@ -152,10 +173,10 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         let v = random_bf16(&mut rng, kv_heads * l * args.head_dim);
         for &causal in &causal_modes {
             let mut cases: Vec<Case> = Vec::new();
-            for &w in &args.warps {
-                cases.push(("dense".into(), format!("warps={w}"), w, None));
+            for t in &tiles {
+                cases.push(("dense".into(), format!("tile={}", t.label()), *t, None));
             }
-            for &d in &args.densities {
+            for &d in &densities {
                 let m = random_block_mask(&mut rng, args.heads, l, causal, d)?;
                 let nb = m.num_blocks();
                 let full_tiles = if causal {
@@ -166,19 +187,19 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 let actual = m.selected_tiles() as f64 / full_tiles as f64;
                 cases.push((
                     "block-sparse".into(),
-                    format!("block=128,target={d}"),
-                    8,
+                    format!("block=128,tile=w4m2,target={d}"),
+                    TileConfig::W4M2,
                     Some((actual, m)),
                 ));
             }
-            for (method, params_s, warps, sparse) in cases {
+            for (method, params_s, tile, sparse) in cases {
                 let params = AttentionParams {
                     heads: args.heads,
                     kv_heads,
                     seq_len: l,
                     head_dim: args.head_dim,
                     causal,
-                    warps,
+                    tile,
                 };
                 let mut run = AttentionRun::new(&gpu, params, &q, &k, &v, sparse.as_ref().map(|(_, m)| m))?;
                 let mut t = run.time_ms(args.warmup, args.iters)?;

@@ -14,6 +14,45 @@ use sparselab_workloads::{HeadTensor, Workload};
 /// Keys per tile of every attention kernel.
 pub const KEY_TILE: usize = 64;
 
+/// How a block's query rows are split: `warps` warps, each owning `slabs` slabs of
+/// 16 rows (a block covers `16 * slabs * warps` rows). Two slabs per warp reuse each
+/// K/V fragment read from shared memory twice, at the cost of registers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TileConfig {
+    /// Warps per block.
+    pub warps: usize,
+    /// 16-row slabs per warp.
+    pub slabs: usize,
+}
+
+impl TileConfig {
+    /// 64-row blocks, 4 warps of 16 rows.
+    pub const W4: Self = Self { warps: 4, slabs: 1 };
+    /// 128-row blocks, 8 warps of 16 rows.
+    pub const W8: Self = Self { warps: 8, slabs: 1 };
+    /// 128-row blocks, 4 warps of 32 rows.
+    pub const W4M2: Self = Self { warps: 4, slabs: 2 };
+    /// Every configuration compiled in `attention.cu`.
+    pub const ALL: [Self; 3] = [Self::W4, Self::W8, Self::W4M2];
+
+    /// Query rows per block.
+    pub fn rows(&self) -> usize {
+        16 * self.slabs * self.warps
+    }
+    /// Short label, e.g. `w4m2`.
+    pub fn label(&self) -> String {
+        format!("w{}m{}", self.warps, self.slabs)
+    }
+    /// The configuration for `rows`-row blocks (64 or 128), preferring two slabs per warp.
+    pub fn for_rows(rows: usize) -> Option<Self> {
+        match rows {
+            64 => Some(Self::W4),
+            128 => Some(Self::W4M2),
+            _ => None,
+        }
+    }
+}
+
 /// Shape of one attention call. Batch is folded into `heads` (as in
 /// [`Workload`]): Q/O are `[heads, seq_len, head_dim]`, K/V `[kv_heads, seq_len, head_dim]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,8 +67,8 @@ pub struct AttentionParams {
     pub head_dim: usize,
     /// Keys after the query are masked.
     pub causal: bool,
-    /// Warps per block, 4 or 8: each owns 16 query rows, so a block covers 64 or 128 rows.
-    pub warps: usize,
+    /// Warps and rows per warp of a block (one of [`TileConfig::ALL`]).
+    pub tile: TileConfig,
 }
 
 /// Which keys the kernel visits.
@@ -38,7 +77,7 @@ pub enum SparseLayout {
     /// Every key tile (up to the diagonal when causal).
     Dense,
     /// Per (head, query block) lists of key blocks of `block` tokens; the query
-    /// block equals the kernel's (`block == 16 * warps`).
+    /// block equals the kernel's (`block == tile.rows()`).
     Block {
         /// 64 or 128.
         block: usize,
@@ -52,7 +91,7 @@ pub struct LaunchPlan {
     pub kernel: String,
     /// (query blocks, heads, 1).
     pub grid: (u32, u32, u32),
-    /// (32 * warps, 1, 1).
+    /// (32 * tile.warps, 1, 1).
     pub block: (u32, u32, u32),
     /// Dynamic shared memory: Q tile plus one K and one V tile, bf16.
     pub shared_bytes: u32,
@@ -69,8 +108,12 @@ impl AttentionParams {
         if self.head_dim != 64 && self.head_dim != 128 {
             return Err(unsupported("head_dim", self.head_dim, "64 or 128"));
         }
-        if self.warps != 4 && self.warps != 8 {
-            return Err(unsupported("warps", self.warps, "4 or 8"));
+        if !TileConfig::ALL.contains(&self.tile) {
+            return Err(KernelError::Unsupported {
+                param: "tile",
+                value: self.tile.label(),
+                expected: "w4m1, w8m1 or w4m2".to_string(),
+            });
         }
         if self.kv_heads == 0 || self.heads == 0 || self.heads % self.kv_heads != 0 {
             return Err(unsupported(
@@ -90,7 +133,7 @@ impl AttentionParams {
 
     /// Query rows per block.
     pub fn block_rows(&self) -> usize {
-        16 * self.warps
+        self.tile.rows()
     }
 
     /// Matrix FLOPs of dense attention (4 * heads * L^2 * D; halved when causal), the
@@ -116,9 +159,9 @@ pub fn plan_launch(p: &AttentionParams, layout: SparseLayout) -> Result<LaunchPl
                     param: "block",
                     value: block.to_string(),
                     expected: format!(
-                        "{} (16 rows per warp x {} warps); use 64 or 128",
+                        "{} (the rows of tile {}); use 64 or 128",
                         p.block_rows(),
-                        p.warps
+                        p.tile.label()
                     ),
                 });
             }
@@ -129,9 +172,12 @@ pub fn plan_launch(p: &AttentionParams, layout: SparseLayout) -> Result<LaunchPl
     let rows = p.block_rows();
     let q_blocks = p.seq_len.div_ceil(rows);
     Ok(LaunchPlan {
-        kernel: format!("attn_fwd_{family}_d{}_w{}_{kind}", p.head_dim, p.warps),
+        kernel: format!(
+            "attn_fwd_{family}_d{}_w{}_m{}_{kind}",
+            p.head_dim, p.tile.warps, p.tile.slabs
+        ),
         grid: (q_blocks as u32, p.heads as u32, 1),
-        block: (32 * p.warps as u32, 1, 1),
+        block: (32 * p.tile.warps as u32, 1, 1),
         shared_bytes: ((rows + 2 * KEY_TILE) * p.head_dim * 2) as u32,
     })
 }
@@ -357,13 +403,22 @@ fn kept_counts(mask: &Mask, heads: usize, l: usize) -> Vec<u32> {
 }
 
 /// Runs attention of `w` under `mask` (dense or block-sparse) on `gpu` with bf16
-/// inputs and fp32 accumulation; returns the CPU reference's output type. `warps`
-/// picks the dense kernel's block (4: 64 rows, 8: 128 rows); a block mask fixes it.
-pub fn gpu_attention(gpu: &Gpu, w: &Workload, mask: &Mask, warps: usize) -> Result<AttentionOutput> {
+/// inputs and fp32 accumulation; returns the CPU reference's output type. `tile`
+/// picks the dense kernel's block; for a block mask it is used when its rows equal
+/// the mask's block, else [`TileConfig::for_rows`] decides.
+pub fn gpu_attention(gpu: &Gpu, w: &Workload, mask: &Mask, tile: TileConfig) -> Result<AttentionOutput> {
     mask.check_fits(w.heads(), w.seq_len(), mask.causal())?;
-    let (sparse, warps) = match mask {
-        Mask::Dense(_) => (None, warps),
-        Mask::BlockSparse(m) => (Some(m), m.block() / 16),
+    let (sparse, tile) = match mask {
+        Mask::Dense(_) => (None, tile),
+        Mask::BlockSparse(m) if tile.rows() == m.block() => (Some(m), tile),
+        Mask::BlockSparse(m) => {
+            let t = TileConfig::for_rows(m.block()).ok_or_else(|| KernelError::Unsupported {
+                param: "block",
+                value: m.block().to_string(),
+                expected: "64 or 128".to_string(),
+            })?;
+            (Some(m), t)
+        }
         other => {
             return Err(KernelError::Unsupported {
                 param: "mask format",
@@ -378,7 +433,7 @@ pub fn gpu_attention(gpu: &Gpu, w: &Workload, mask: &Mask, warps: usize) -> Resu
         seq_len: w.seq_len(),
         head_dim: w.head_dim(),
         causal: mask.causal(),
-        warps,
+        tile,
     };
     let (q, k, v) = (
         to_bf16_bits(w.q().data()),
@@ -415,14 +470,14 @@ mod tests {
             seq_len: 1000,
             head_dim: 128,
             causal: true,
-            warps: 8,
+            tile: TileConfig::W8,
         }
     }
 
     #[test]
     fn plan_covers_ragged_sequences() {
         let plan = plan_launch(&params(), SparseLayout::Dense).unwrap();
-        assert_eq!(plan.kernel, "attn_fwd_dense_d128_w8_causal");
+        assert_eq!(plan.kernel, "attn_fwd_dense_d128_w8_m1_causal");
         assert_eq!(plan.grid, (8, 32, 1)); // ceil(1000 / 128)
         assert_eq!(plan.block, (256, 1, 1));
         assert_eq!(plan.shared_bytes, (128 + 128) * 128 * 2);
@@ -441,10 +496,25 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("block = 64"), "{e}");
-        let p = AttentionParams { warps: 4, ..params() };
+        let p = AttentionParams {
+            tile: TileConfig::W4,
+            ..params()
+        };
         let plan = plan_launch(&p, SparseLayout::Block { block: 64 }).unwrap();
-        assert_eq!(plan.kernel, "attn_fwd_bsr_d128_w4_causal");
+        assert_eq!(plan.kernel, "attn_fwd_bsr_d128_w4_m1_causal");
         assert_eq!(plan.grid.0, 16);
+        let p = AttentionParams {
+            tile: TileConfig::W4M2,
+            ..params()
+        };
+        let plan = plan_launch(&p, SparseLayout::Block { block: 128 }).unwrap();
+        assert_eq!(plan.kernel, "attn_fwd_bsr_d128_w4_m2_causal");
+        assert_eq!((plan.grid.0, plan.block.0), (8, 128));
+        let bad = AttentionParams {
+            tile: TileConfig { warps: 2, slabs: 1 },
+            ..params()
+        };
+        assert!(plan_launch(&bad, SparseLayout::Dense).is_err());
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub mod compile;
 pub mod device;
 pub mod sources;
 
-pub use attention::{gpu_attention, plan_launch, AttentionParams, AttentionRun, LaunchPlan, SparseLayout};
+pub use attention::{gpu_attention, plan_launch, AttentionParams, AttentionRun, LaunchPlan, SparseLayout, TileConfig};
 pub use compile::{compile_cubin, nvrtc_available, Compiled};
 pub use device::Gpu;
 pub use sources::{KernelSource, SOURCES};
