@@ -312,29 +312,36 @@ fn parse_errors_say_what_exists() {
 }
 
 /// Selection time of every method at its defaults on 8192 tokens x 8 heads x
-/// dim 128 (GQA 8:2), printed, never asserted. Heavy (the dense pass alone
-/// takes seconds): `cargo test --release -p sparselab-kernels --test methods
-/// -- --ignored --nocapture selection_time_at_8k`.
+/// dim 128 (GQA 8:2), printed, never asserted; `SPARSELAB_METHODS` picks other
+/// methods (default `all`). Heavy (the dense pass alone takes seconds):
+/// `cargo test --release -p sparselab-kernels --test methods -- --ignored
+/// --nocapture selection_time_at_8k`.
 #[test]
 #[ignore]
 fn selection_time_at_8k() {
     let w = random_workload(8, 2, 8192, 128, 1);
+    let list = std::env::var("SPARSELAB_METHODS").unwrap_or_else(|_| "all".to_string());
+    let methods = parse_methods(&list).unwrap();
     let started = std::time::Instant::now();
-    let dense = dense_pass(&w, true, Precision::F32);
+    let dense = methods
+        .iter()
+        .any(|m| m.needs_dense_reference())
+        .then(|| dense_pass(&w, true, Precision::F32));
     println!("dense pass with block lse: {:.2} s", started.elapsed().as_secs_f64());
-    for m in parse_methods("all").unwrap() {
+    for m in methods {
         let started = std::time::Instant::now();
         let sel = m
             .select(&SelectionContext {
                 workload: &w,
                 causal: true,
-                dense: Some(&dense),
+                dense: dense.as_ref(),
             })
             .unwrap();
+        let seconds = started.elapsed().as_secs_f64();
         println!(
             "{:40} {:7.3} s  density {:.3}  est {:.3e} FLOP {:.3e} B",
             m.label(),
-            started.elapsed().as_secs_f64(),
+            seconds,
             sel.mask.density(),
             sel.estimation.flops,
             sel.estimation.bytes

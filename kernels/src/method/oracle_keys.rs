@@ -7,6 +7,7 @@ use super::checks::{fits_sequence, positive};
 use super::cost;
 use super::params::Params;
 use super::scoring::{dot_f64, gemm_ab, transpose};
+use super::topk::{kth_largest, RadixScratch};
 use super::{Method, Selection, SelectionContext};
 use crate::error::{KernelError, Result};
 use crate::mask::{attended_pairs, num_blocks, KeyListMask, Mask, REFERENCE_TILE};
@@ -81,24 +82,9 @@ impl OracleKeys {
 struct Scratch {
     queries: Vec<f32>,
     scores: Vec<f32>,
-    order: Vec<u32>,
+    radix: RadixScratch,
+    picked: Vec<u32>,
     candidates: Vec<(f64, u32)>,
-}
-
-/// Maps an f32 to a u32 with the same order (IEEE total order), so selecting
-/// on plain integers replaces float comparisons.
-fn order_key(x: f32) -> u32 {
-    let u = x.to_bits();
-    if u >> 31 == 1 {
-        !u
-    } else {
-        u | 0x8000_0000
-    }
-}
-
-/// Inverse of [`order_key`].
-fn from_order_key(u: u32) -> f32 {
-    f32::from_bits(if u >> 31 == 1 { u & 0x7fff_ffff } else { !u })
 }
 
 /// The top `budget` of `scores` (f32 scores of `q` against keys `0..n`), exact
@@ -112,42 +98,42 @@ fn row_top(scores: &[f32], budget: usize, q: &[f32], keys: &[f32], eps: f64, sc:
     if budget == 0 {
         return Vec::new();
     }
-    sc.order.clear();
-    sc.order.extend(scores.iter().map(|&s| order_key(s)));
-    let threshold = from_order_key(*sc.order.select_nth_unstable(n - budget).1) as f64;
+    let threshold = kth_largest(scores, budget, &mut sc.radix) as f64;
+    // Keys above `hi` are surely in, keys below `lo` surely out. Branch-free
+    // compaction of every key at or above `lo`, in ascending order.
     let (hi, lo) = (threshold + 2.0 * eps, threshold - 2.0 * eps);
-    let mut sure = Vec::with_capacity(budget);
-    sc.candidates.clear();
+    sc.picked.clear();
+    sc.picked.resize(n, 0);
+    let mut len = 0;
     for (k, &s) in scores.iter().enumerate() {
-        let s = s as f64;
-        if s > hi {
-            sure.push(k as u32);
-        } else if s >= lo {
-            sc.candidates.push((0.0, k as u32));
-        }
+        sc.picked[len] = k as u32;
+        len += (s as f64 >= lo) as usize;
     }
-    let need = budget - sure.len();
-    if sc.candidates.len() > need {
-        for c in sc.candidates.iter_mut() {
-            let k = c.1 as usize;
-            c.0 = dot_f64(q, &keys[k * dim..(k + 1) * dim]);
-        }
-        sc.candidates
-            .sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        sc.candidates.truncate(need);
-        sc.candidates.sort_unstable_by_key(|c| c.1);
+    let picked = &sc.picked[..len];
+    sc.candidates.clear();
+    sc.candidates.extend(
+        picked
+            .iter()
+            .filter(|&&k| scores[k as usize] as f64 <= hi)
+            .map(|&k| (0.0, k)),
+    );
+    let need = budget - (len - sc.candidates.len());
+    if sc.candidates.len() <= need {
+        return picked.to_vec();
     }
-    // Merge the two ascending lists.
-    let mut kept = Vec::with_capacity(budget);
-    let mut chosen = sc.candidates.iter().map(|c| c.1).peekable();
-    for k in sure {
-        while let Some(c) = chosen.next_if(|&c| c < k) {
-            kept.push(c);
-        }
-        kept.push(k);
+    for c in sc.candidates.iter_mut() {
+        let k = c.1 as usize;
+        c.0 = dot_f64(q, &keys[k * dim..(k + 1) * dim]);
     }
-    kept.extend(chosen);
-    kept
+    sc.candidates
+        .sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut rejected: Vec<u32> = sc.candidates[need..].iter().map(|c| c.1).collect();
+    rejected.sort_unstable();
+    picked
+        .iter()
+        .copied()
+        .filter(|k| rejected.binary_search(k).is_err())
+        .collect()
 }
 
 impl Method for OracleKeys {
@@ -287,16 +273,5 @@ mod tests {
         assert_eq!(row_top(&scores, 3, &q, &keys, 1e-3, &mut sc), vec![1, 2, 3]);
         assert_eq!(row_top(&scores, 9, &q, &keys, 1e-3, &mut sc).len(), 5);
         assert!(row_top(&scores, 0, &q, &keys, 1e-3, &mut sc).is_empty());
-    }
-
-    #[test]
-    fn order_keys_preserve_float_order() {
-        let xs = [f32::NEG_INFINITY, -3.5, -0.0, 0.0, 1e-30, 2.0, f32::INFINITY];
-        for pair in xs.windows(2) {
-            assert!(order_key(pair[0]) < order_key(pair[1]), "{pair:?}");
-        }
-        for x in xs {
-            assert_eq!(from_order_key(order_key(x)).to_bits(), x.to_bits());
-        }
     }
 }
