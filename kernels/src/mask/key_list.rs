@@ -85,6 +85,23 @@ impl MaskFormat for KeyListMask {
     fn keeps(&self, head: usize, q: usize, k: usize) -> bool {
         self.row(head, q).binary_search(&(k as u32)).is_ok()
     }
+    /// A linear merge of the row's sorted keys with `keys` when `keys` ascend (as
+    /// this format's own plan does); a descent restarts the merge.
+    fn keep_row(&self, head: usize, q: usize, keys: &[u32], out: &mut [bool]) {
+        let row = self.row(head, q);
+        let mut at = 0usize;
+        let mut previous = 0u32;
+        for (o, &k) in out.iter_mut().zip(keys) {
+            if k < previous {
+                at = 0;
+            }
+            previous = k;
+            while at < row.len() && row[at] < k {
+                at += 1;
+            }
+            *o = row.get(at) == Some(&k);
+        }
+    }
     fn executed_pairs(&self) -> u64 {
         self.keys.len() as u64
     }
@@ -102,6 +119,18 @@ mod tests {
         let d = m.to_dense_bool();
         assert_eq!(d, vec![true, false, false, true, true, false, true, false, true]);
         assert_eq!(m.executed_pairs(), 5);
+    }
+
+    #[test]
+    fn keep_row_matches_keeps_in_any_key_order() {
+        let rows = vec![vec![], vec![], vec![], vec![], vec![], vec![0, 2, 3, 5]];
+        let m = KeyListMask::from_rows(1, 6, true, rows).unwrap();
+        for keys in [vec![0u32, 1, 2, 3, 4, 5], vec![5, 3, 1, 0], vec![2, 2, 0, 5, 4]] {
+            let mut out = vec![false; keys.len()];
+            m.keep_row(0, 5, &keys, &mut out);
+            let want: Vec<bool> = keys.iter().map(|&k| m.keeps(0, 5, k as usize)).collect();
+            assert_eq!(out, want, "keys {keys:?}");
+        }
     }
 
     #[test]

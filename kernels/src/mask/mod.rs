@@ -52,6 +52,13 @@ pub trait MaskFormat: Send + Sync {
     /// Whether query `q` of head `head` keeps key `k`, given that `k` is in the
     /// plan of `q`'s row block. Includes the causal condition.
     fn keeps(&self, head: usize, q: usize, k: usize) -> bool;
+    /// [`MaskFormat::keeps`] for every key of `keys` at once (`out[j]` for
+    /// `keys[j]`); formats override it when a batch is cheaper than single calls.
+    fn keep_row(&self, head: usize, q: usize, keys: &[u32], out: &mut [bool]) {
+        for (o, &k) in out.iter_mut().zip(keys) {
+            *o = self.keeps(head, q, k as usize);
+        }
+    }
     /// Query-key pairs a kernel executes for this mask, summed over heads, after
     /// rounding to the kernel's tiles (masked elements inside a tile count).
     fn executed_pairs(&self) -> u64;
@@ -102,6 +109,9 @@ impl MaskFormat for Mask {
     }
     fn keeps(&self, head: usize, q: usize, k: usize) -> bool {
         each_format!(self, m => m.keeps(head, q, k))
+    }
+    fn keep_row(&self, head: usize, q: usize, keys: &[u32], out: &mut [bool]) {
+        each_format!(self, m => m.keep_row(head, q, keys, out))
     }
     fn executed_pairs(&self) -> u64 {
         each_format!(self, m => m.executed_pairs())

@@ -15,8 +15,10 @@ use crate::mask::{num_blocks, KeyPlan, Mask, MaskFormat, REFERENCE_TILE};
 use rayon::prelude::*;
 use sparselab_workloads::{HeadTensor, Workload};
 
-/// Keys folded into the online softmax at a time.
-const KEY_CHUNK: usize = 64;
+/// Keys folded into the online softmax at a time (a multiple of [`LSE_BLOCK`]).
+const KEY_CHUNK: usize = 256;
+/// Keys per block of [`BlockLse`].
+const LSE_BLOCK: usize = 64;
 
 /// Arithmetic of the reference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -91,7 +93,7 @@ struct BlockResult {
 fn run<T: Real>(w: &Workload, mask: &Mask, want_block_lse: bool) -> Result<AttentionOutput> {
     let (heads, seq, dim) = (w.heads(), w.seq_len(), w.head_dim());
     let nrb = num_blocks(seq, REFERENCE_TILE);
-    let nkb = num_blocks(seq, KEY_CHUNK);
+    let nkb = num_blocks(seq, LSE_BLOCK);
     let jobs: Vec<(usize, usize)> = (0..heads).flat_map(|h| (0..nrb).map(move |rb| (h, rb))).collect();
     let results: Vec<BlockResult> = jobs
         .par_iter()
@@ -116,7 +118,7 @@ fn run<T: Real>(w: &Workload, mask: &Mask, want_block_lse: bool) -> Result<Atten
         lse,
         kept,
         block_lse: want_block_lse.then_some(BlockLse {
-            block: KEY_CHUNK,
+            block: LSE_BLOCK,
             num_blocks: nkb,
             values: block_values,
         }),
@@ -133,6 +135,7 @@ struct Scratch<T> {
     v: Vec<T>,
     s: Vec<T>,
     acc: Vec<T>,
+    keep: Vec<bool>,
 }
 
 fn row_block<T: Real>(
@@ -186,38 +189,42 @@ fn row_block<T: Real>(
             let q = r0 + i;
             let row = &mut sc.s[i * c..(i + 1) * c];
             if !whole_chunk_kept {
-                for (s, &key) in row.iter_mut().zip(chunk) {
-                    if !mask.keeps(h, q, key as usize) {
+                sc.keep.resize(c, false);
+                mask.keep_row(h, q, chunk, &mut sc.keep);
+                for (s, &keep) in row.iter_mut().zip(&sc.keep) {
+                    if !keep {
                         *s = T::NEG_INF;
                     }
                 }
             }
-            let chunk_max = row.iter().fold(f64::NEG_INFINITY, |m, s| m.max(s.to_f64()));
-            if chunk_max == f64::NEG_INFINITY {
-                for s in row.iter_mut() {
-                    *s = T::default();
-                }
+            let chunk_max = T::max_of(row);
+            if chunk_max == T::NEG_INF {
+                row.fill(T::default());
                 continue;
             }
-            // Round the running max to T once, so the exponents and the lse agree.
-            let m_t = T::from_f64(row_max[i].max(chunk_max));
+            let chunk_kept = if whole_chunk_kept {
+                c as u32
+            } else {
+                sc.keep.iter().filter(|&&k| k).count() as u32
+            };
+            // The running max is held in T, so the exponents and the lse agree.
+            let m_t = if row_max[i] >= chunk_max.to_f64() {
+                T::from_f64(row_max[i])
+            } else {
+                chunk_max
+            };
             let new_max = m_t.to_f64();
             let correction = (row_max[i] - new_max).exp();
-            let mut chunk_sum = 0.0f64;
-            let mut chunk_kept = 0u32;
-            for s in row.iter_mut() {
-                if *s == T::NEG_INF {
-                    *s = T::default();
-                } else {
-                    *s = s.sub(m_t).exp();
-                    chunk_sum += s.to_f64();
-                    chunk_kept += 1;
-                }
-            }
+            T::exp_shifted(row, m_t);
+            let chunk_sum = T::sum_of(row);
             if let Some(nkb) = block_lse_blocks {
-                // Dense plans chunk keys at multiples of 64, so a chunk is one key block.
-                let kb = chunk[0] as usize / KEY_CHUNK;
-                block_lse[i * nkb + kb] = (new_max + chunk_sum.ln()) as f32;
+                // Dense plans start at key 0 and chunks hold a multiple of 64 keys,
+                // so each 64-key piece of a chunk is one whole key block.
+                for (piece, probs) in row.chunks(LSE_BLOCK).enumerate() {
+                    let kb = chunk[piece * LSE_BLOCK] as usize / LSE_BLOCK;
+                    let sum: f64 = probs.iter().map(|p| p.to_f64()).sum();
+                    block_lse[i * nkb + kb] = (new_max + sum.ln()) as f32;
+                }
             }
             if correction != 1.0 {
                 let corr = T::from_f64(correction);
