@@ -237,6 +237,24 @@ fn budgets_larger_than_the_sequence_are_errors_naming_both() {
 }
 
 #[test]
+fn every_method_runs_at_its_defaults_on_a_short_sequence() {
+    // Defaults (e.g. vertical-slash s=6096, block-topk k=100) exceed 300 tokens:
+    // defaults are capped to the sequence; only budgets a user gives must fit.
+    let w = random_workload(2, 1, 300, 16, 6);
+    let dense = dense_pass(&w, true, Precision::F32);
+    for m in parse_methods("all").unwrap() {
+        let sel = m
+            .select(&SelectionContext {
+                workload: &w,
+                causal: true,
+                dense: Some(&dense),
+            })
+            .unwrap_or_else(|e| panic!("{}: {e}", m.label()));
+        assert!(sel.mask.density() > 0.0, "{}", m.label());
+    }
+}
+
+#[test]
 fn labels_round_trip_through_the_parser() {
     for entry in method_catalog() {
         let m = (entry.build)(sparselab_kernels::method::Params::new(

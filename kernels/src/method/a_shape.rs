@@ -1,7 +1,7 @@
 //! A-shape (MInference's name for StreamingLLM's pattern): attention sinks plus
 //! a local window, the same for every head and input. No estimation.
 
-use super::checks::{fits_sequence, nonzero, require_causal};
+use super::checks::{nonzero, require_causal, Budget};
 use super::params::Params;
 use super::{EstimationCost, Method, Selection, SelectionContext};
 use crate::error::Result;
@@ -10,11 +10,12 @@ use crate::mask::{Mask, StreamingMask};
 const NAME: &str = "a-shape";
 
 /// Sink plus local window. MInference's A-shape heads use 128 sinks and 3968
-/// local tokens (REFERENCE.md §4); the paper's baseline is 1k + 4k.
+/// local tokens (REFERENCE.md §4); the paper's baseline is 1k + 4k. Budgets
+/// given by the user must fit the sequence; the defaults are capped to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AShape {
-    sink: usize,
-    local: usize,
+    sink: Budget,
+    local: Budget,
 }
 
 impl AShape {
@@ -24,16 +25,20 @@ impl AShape {
     /// `sink` first tokens (may be 0) and `local` most recent tokens, the query
     /// included (at least 1).
     pub fn new(sink: usize, local: usize) -> Result<Self> {
-        nonzero(NAME, "local", local)?;
+        Self::with_budgets(Budget::given(sink), Budget::given(local))
+    }
+
+    fn with_budgets(sink: Budget, local: Budget) -> Result<Self> {
+        nonzero(NAME, "local", local.value)?;
         Ok(Self { sink, local })
     }
 
     /// From `sink=..,local=..` (defaults 128 and 3968).
     pub fn from_params(mut p: Params) -> Result<Self> {
-        let sink = p.usize_or("sink", 128)?;
-        let local = p.usize_or("local", 3968)?;
+        let sink = Budget::read(&mut p, "sink", 128)?;
+        let local = Budget::read(&mut p, "local", 3968)?;
         p.finish(&Self::PARAMS)?;
-        Self::new(sink, local)
+        Self::with_budgets(sink, local)
     }
 }
 
@@ -42,16 +47,16 @@ impl Method for AShape {
         NAME
     }
     fn params(&self) -> String {
-        format!("sink={},local={}", self.sink, self.local)
+        format!("sink={},local={}", self.sink.value, self.local.value)
     }
-    /// Errors when not causal or when `sink` or `local` exceeds the sequence.
+    /// Errors when not causal or when a given `sink` or `local` exceeds the sequence.
     fn select(&self, ctx: &SelectionContext<'_>) -> Result<Selection> {
         require_causal(NAME, ctx.causal)?;
         let w = ctx.workload;
-        fits_sequence(NAME, "sink", self.sink, w.seq_len())?;
-        fits_sequence(NAME, "local", self.local, w.seq_len())?;
+        let sink = self.sink.tokens(NAME, "sink", w.seq_len())?;
+        let local = self.local.tokens(NAME, "local", w.seq_len())?;
         Ok(Selection {
-            mask: Mask::Streaming(StreamingMask::new(w.heads(), w.seq_len(), self.sink, self.local)?),
+            mask: Mask::Streaming(StreamingMask::new(w.heads(), w.seq_len(), sink, local)?),
             estimation: EstimationCost::default(),
         })
     }

@@ -3,7 +3,7 @@
 //! query block (arXiv 2407.02490, Algorithm 3; `block_sparse_attention` in
 //! microsoft/MInference, which pools in 64-token blocks and keeps 100).
 
-use super::checks::{block_size, fits_blocks, positive, supported_block};
+use super::checks::{block_size, supported_block, Budget};
 use super::cost::{self, ELEM_BYTES};
 use super::params::Params;
 use super::scoring::{gemm_abt, mean_pool};
@@ -18,9 +18,10 @@ const NAME: &str = "block-topk";
 /// Top-`k` key blocks per query block by pooled score. Query blocks with fewer
 /// than `k` visible key blocks keep all of them. No block is forced: the
 /// diagonal block is kept only when its pooled score ranks in the top `k`.
+/// A given `k` above the number of blocks is an error; the default is capped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockTopK {
-    k: usize,
+    k: Budget,
     block: usize,
 }
 
@@ -31,17 +32,19 @@ impl BlockTopK {
     /// `k` key blocks (at least 1) of `block` tokens (64 or 128).
     pub fn new(k: usize, block: usize) -> Result<Self> {
         Ok(Self {
-            k: super::checks::nonzero(NAME, "k", k)?,
+            k: Budget::given(super::checks::nonzero(NAME, "k", k)?),
             block: supported_block(NAME, block)?,
         })
     }
 
     /// From `k=..,block=..` (defaults 100 and 64, as MInference).
     pub fn from_params(mut p: Params) -> Result<Self> {
-        let k = positive(&mut p, NAME, "k", 100)?;
+        let k = Budget::read(&mut p, "k", 100)?;
         let block = block_size(&mut p, NAME, 64)?;
         p.finish(&Self::PARAMS)?;
-        Self::new(k, block)
+        let mut m = Self::new(k.value, block)?;
+        m.k = k;
+        Ok(m)
     }
 }
 
@@ -62,13 +65,14 @@ impl Method for BlockTopK {
         NAME
     }
     fn params(&self) -> String {
-        format!("k={},block={}", self.k, self.block)
+        format!("k={},block={}", self.k.value, self.block)
     }
-    /// Errors when `k` exceeds the number of blocks in the sequence.
+    /// Errors when a given `k` exceeds the number of blocks in the sequence
+    /// (the default is capped to it).
     fn select(&self, ctx: &SelectionContext<'_>) -> Result<Selection> {
         let w = ctx.workload;
         let (heads, seq, dim) = (w.heads(), w.seq_len(), w.head_dim());
-        fits_blocks(NAME, "k", self.k, seq, self.block)?;
+        let k = self.k.blocks(NAME, "k", seq, self.block)?;
         let nb = num_blocks(seq, self.block);
         let lists: Vec<Vec<Vec<u32>>> = (0..heads)
             .into_par_iter()
@@ -77,7 +81,7 @@ impl Method for BlockTopK {
                 (0..nb)
                     .map(|qb| {
                         let visible = if ctx.causal { qb + 1 } else { nb };
-                        top_k(&s[qb * nb..qb * nb + visible], self.k)
+                        top_k(&s[qb * nb..qb * nb + visible], k)
                     })
                     .collect()
             })

@@ -5,13 +5,55 @@
 use super::params::Params;
 use crate::error::{KernelError, Result};
 
-/// A count budget (`k`, `v`, `s`, `local`, ...) that must be at least 1.
-pub(crate) fn positive(p: &mut Params, method: &str, key: &str, default: usize) -> Result<usize> {
-    let value = p.usize_or(key, default)?;
-    nonzero(method, key, value)
+/// A token or block budget and whether the user gave it. A given budget that
+/// exceeds the sequence is an error; a default one is capped to the sequence,
+/// so that every method runs at its defaults (`--methods all`) on any length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Budget {
+    /// The configured value (what the label shows).
+    pub value: usize,
+    /// Given by the user (or a constructor) rather than a catalog default.
+    pub given: bool,
 }
 
-/// Errors when a count budget is 0 (it would keep nothing).
+impl Budget {
+    /// A budget given explicitly.
+    pub fn given(value: usize) -> Self {
+        Self { value, given: true }
+    }
+
+    /// Reads `key`, falling back to `default` (marked as not given).
+    pub fn read(p: &mut Params, key: &str, default: usize) -> Result<Self> {
+        // Two reads with different fallbacks agree only when the key is present.
+        let (a, b) = (p.usize_or(key, 0)?, p.usize_or(key, 1)?);
+        Ok(if a == b {
+            Self::given(a)
+        } else {
+            Self {
+                value: default,
+                given: false,
+            }
+        })
+    }
+
+    /// The budget in tokens on `seq_len` tokens.
+    pub fn tokens(self, method: &str, key: &str, seq_len: usize) -> Result<usize> {
+        if self.given {
+            fits_sequence(method, key, self.value, seq_len)?;
+        }
+        Ok(self.value.min(seq_len))
+    }
+
+    /// The budget in blocks of `block` tokens on `seq_len` tokens.
+    pub fn blocks(self, method: &str, key: &str, seq_len: usize, block: usize) -> Result<usize> {
+        if self.given {
+            fits_blocks(method, key, self.value, seq_len, block)?;
+        }
+        Ok(self.value.min(seq_len.div_ceil(block)))
+    }
+}
+
+/// Errors when a count budget (`k`, `v`, `s`, `local`, ...) is 0: it would keep nothing.
 pub(crate) fn nonzero(method: &str, key: &str, value: usize) -> Result<usize> {
     if value == 0 {
         return Err(KernelError::bad_param(
@@ -111,11 +153,25 @@ mod tests {
     fn zero_budget_and_bad_fractions_are_named() {
         let spec = MethodSpec::parse("x:k=0,gamma=0").unwrap();
         let mut p = Params::new(&spec);
-        let e = positive(&mut p, "x", "k", 3).unwrap_err().to_string();
+        let k = Budget::read(&mut p, "k", 3).unwrap();
+        let e = nonzero("x", "k", k.value).unwrap_err().to_string();
         assert!(e.contains("`k`") && e.contains("= 0"), "{e}");
         let e = fraction(&mut p, "x", "gamma", 0.9).unwrap_err().to_string();
         assert!(e.contains("(0, 1]"), "{e}");
         assert!(unit_interval("x", "tau", 1.0).is_ok());
+    }
+
+    #[test]
+    fn given_budgets_must_fit_and_defaults_are_capped() {
+        let spec = MethodSpec::parse("x:k=600").unwrap();
+        let mut p = Params::new(&spec);
+        let k = Budget::read(&mut p, "k", 100).unwrap();
+        let s = Budget::read(&mut p, "s", 6096).unwrap();
+        assert_eq!((k, s.given, s.value), (Budget::given(600), false, 6096));
+        assert!(k.tokens("x", "k", 512).is_err());
+        assert_eq!(s.tokens("x", "s", 512).unwrap(), 512);
+        assert_eq!(s.blocks("x", "s", 512, 64).unwrap(), 8);
+        assert!(p.finish(&["k", "s"]).is_ok());
     }
 
     #[test]

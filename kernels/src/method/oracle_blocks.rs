@@ -2,7 +2,7 @@
 //! `k` key blocks per query block. Blocks are ranked by their true attention
 //! mass from the dense reference pass, so no estimate can beat it.
 
-use super::checks::{block_size, fits_blocks, nonzero, positive, supported_block};
+use super::checks::{block_size, nonzero, supported_block, Budget};
 use super::cost;
 use super::params::Params;
 use super::topk::top_k;
@@ -22,7 +22,8 @@ const NAME: &str = "oracle-blocks";
 /// per-64-key-block log-sum-exp ([`crate::reference::BlockLse`]); 128-key
 /// blocks combine two 64-key values. Maximising each query block's mass
 /// maximises the mean recall, so at the same `k` and block size this bounds
-/// every block-sparse method from above.
+/// every block-sparse method from above. A given `k` above the number of
+/// blocks is an error; the default is capped.
 ///
 /// Estimation cost: reported honestly as the cost of computing every attended
 /// score (`Q K^T` over all causal pairs plus a softmax), which is more than the
@@ -30,7 +31,7 @@ const NAME: &str = "oracle-blocks";
 /// practical method, and its cost row says so.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OracleBlocks {
-    k: usize,
+    k: Budget,
     block: usize,
 }
 
@@ -41,17 +42,19 @@ impl OracleBlocks {
     /// `k` key blocks (at least 1) of `block` tokens (64 or 128).
     pub fn new(k: usize, block: usize) -> Result<Self> {
         Ok(Self {
-            k: nonzero(NAME, "k", k)?,
+            k: Budget::given(nonzero(NAME, "k", k)?),
             block: supported_block(NAME, block)?,
         })
     }
 
     /// From `k=..,block=..` (defaults 100 and 64, matching `block-topk`).
     pub fn from_params(mut p: Params) -> Result<Self> {
-        let k = positive(&mut p, NAME, "k", 100)?;
+        let k = Budget::read(&mut p, "k", 100)?;
         let block = block_size(&mut p, NAME, 64)?;
         p.finish(&Self::PARAMS)?;
-        Self::new(k, block)
+        let mut m = Self::new(k.value, block)?;
+        m.k = k;
+        Ok(m)
     }
 }
 
@@ -90,17 +93,17 @@ impl Method for OracleBlocks {
         NAME
     }
     fn params(&self) -> String {
-        format!("k={},block={}", self.k, self.block)
+        format!("k={},block={}", self.k.value, self.block)
     }
     fn needs_dense_reference(&self) -> bool {
         true
     }
     /// Errors when `ctx.dense` (with per-block lse) is missing or when `k`
-    /// exceeds the number of blocks.
+    /// a given `k` exceeds the number of blocks (the default is capped to it).
     fn select(&self, ctx: &SelectionContext<'_>) -> Result<Selection> {
         let w = ctx.workload;
         let (heads, seq, dim) = (w.heads(), w.seq_len(), w.head_dim());
-        fits_blocks(NAME, "k", self.k, seq, self.block)?;
+        let k = self.k.blocks(NAME, "k", seq, self.block)?;
         let (dense, lse_blocks) = dense_with_blocks(ctx, NAME)?;
         let nb = num_blocks(seq, self.block);
         let (fine, nfine) = (lse_blocks.block, lse_blocks.num_blocks);
@@ -120,7 +123,7 @@ impl Method for OracleBlocks {
                         }
                     }
                 }
-                top_k(&mass, self.k)
+                top_k(&mass, k)
             })
             .collect();
         let kept: usize = lists.iter().map(Vec::len).sum();

@@ -3,7 +3,7 @@
 //! per-row key count no mask of any format recalls more: the upper bound of
 //! every method at a budget.
 
-use super::checks::{fits_sequence, positive};
+use super::checks::{nonzero, Budget};
 use super::cost;
 use super::params::Params;
 use super::scoring::{dot_f64, gemm_ab, transpose};
@@ -20,7 +20,7 @@ const NAME: &str = "oracle-keys";
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum KeyBudget {
     /// The same `k` for every row (clamped to the row's causal length).
-    Uniform(usize),
+    Uniform(Budget),
     /// One budget per (head, row), head-major.
     PerRow(Vec<u32>),
 }
@@ -32,7 +32,8 @@ enum KeyBudget {
 /// f32 score lies within the GEMM's rounding bound of the k-th largest are
 /// re-scored in f64, so the selection is the exact top-k of the f64 scores
 /// (ties toward the smaller key index) and the bound holds to rounding of the
-/// recall itself. GQA through [`Workload::kv_head_of`].
+/// recall itself. GQA through [`Workload::kv_head_of`]. A given `k` above the
+/// sequence length is an error; the default keeps at most each row's keys.
 ///
 /// Estimation cost: reported as the cost of computing every attended score
 /// exactly ([`super::oracle_blocks::OracleBlocks`] explains why).
@@ -48,7 +49,7 @@ impl OracleKeys {
     /// `k` keys per row (at least 1).
     pub fn new(k: usize) -> Result<Self> {
         Ok(Self {
-            budget: KeyBudget::Uniform(super::checks::nonzero(NAME, "k", k)?),
+            budget: KeyBudget::Uniform(Budget::given(nonzero(NAME, "k", k)?)),
         })
     }
 
@@ -64,14 +65,17 @@ impl OracleKeys {
 
     /// From `k=..` (default 2048).
     pub fn from_params(mut p: Params) -> Result<Self> {
-        let k = positive(&mut p, NAME, "k", 2048)?;
+        let k = Budget::read(&mut p, "k", 2048)?;
         p.finish(&Self::PARAMS)?;
-        Self::new(k)
+        nonzero(NAME, "k", k.value)?;
+        Ok(Self {
+            budget: KeyBudget::Uniform(k),
+        })
     }
 
     fn budget_of(&self, h: usize, q: usize, seq: usize) -> usize {
         match &self.budget {
-            KeyBudget::Uniform(k) => *k,
+            KeyBudget::Uniform(k) => k.value,
             KeyBudget::PerRow(b) => b[h * seq + q] as usize,
         }
     }
@@ -142,17 +146,21 @@ impl Method for OracleKeys {
     }
     fn params(&self) -> String {
         match &self.budget {
-            KeyBudget::Uniform(k) => format!("k={k}"),
+            KeyBudget::Uniform(k) => format!("k={}", k.value),
             KeyBudget::PerRow(_) => "k=per-row".to_string(),
         }
     }
-    /// Errors when `k` exceeds the sequence or per-row budgets do not match
+    /// Errors when a given `k` exceeds the sequence or per-row budgets do not match
     /// the workload's `heads x seq` rows.
     fn select(&self, ctx: &SelectionContext<'_>) -> Result<Selection> {
         let w = ctx.workload;
         let (heads, seq, dim) = (w.heads(), w.seq_len(), w.head_dim());
         match &self.budget {
-            KeyBudget::Uniform(k) => fits_sequence(NAME, "k", *k, seq)?,
+            KeyBudget::Uniform(k) => {
+                // Rows keep at most their causal length anyway, so a default
+                // budget needs no capping here.
+                k.tokens(NAME, "k", seq)?;
+            }
             KeyBudget::PerRow(b) if b.len() != heads * seq => {
                 return Err(KernelError::bad_param(
                     NAME,

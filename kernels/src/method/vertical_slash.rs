@@ -9,7 +9,7 @@
 //! 100 most local diagonals get infinite scores, so they are always among the
 //! kept ones (when `s < 100`, the `s` most local diagonals are kept).
 
-use super::checks::{fits_sequence, nonzero, require_causal};
+use super::checks::{nonzero, require_causal, Budget};
 use super::cost::{self, SOFTMAX_FLOPS};
 use super::params::Params;
 use super::scoring::last_queries_attention;
@@ -34,12 +34,13 @@ pub const MIN_SLASHES: usize = 50;
 /// Vertical-slash selection with `v` columns and `s` diagonals per head.
 ///
 /// Budgets below [`MIN_VERTICALS`] / [`MIN_SLASHES`] are raised to them at
-/// selection (the label keeps the value given); budgets above the sequence
-/// length are an error. Causal attention only.
+/// selection (the label keeps the value given); budgets given above the
+/// sequence length are an error, default ones are capped to it. Causal
+/// attention only.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerticalSlash {
-    v: usize,
-    s: usize,
+    v: Budget,
+    s: Budget,
 }
 
 impl VerticalSlash {
@@ -48,26 +49,29 @@ impl VerticalSlash {
 
     /// `v` vertical columns and `s` slash diagonals per head (each at least 1).
     pub fn new(v: usize, s: usize) -> Result<Self> {
-        nonzero(NAME, "v", v)?;
-        nonzero(NAME, "s", s)?;
+        Self::with_budgets(Budget::given(v), Budget::given(s))
+    }
+
+    fn with_budgets(v: Budget, s: Budget) -> Result<Self> {
+        nonzero(NAME, "v", v.value)?;
+        nonzero(NAME, "s", s.value)?;
         Ok(Self { v, s })
     }
 
     /// From `v=..,s=..` (defaults 1000 and 6096, MInference's most common budget).
     pub fn from_params(mut p: Params) -> Result<Self> {
-        let v = p.usize_or("v", 1000)?;
-        let s = p.usize_or("s", 6096)?;
+        let v = Budget::read(&mut p, "v", 1000)?;
+        let s = Budget::read(&mut p, "s", 6096)?;
         p.finish(&Self::PARAMS)?;
-        Self::new(v, s)
+        Self::with_budgets(v, s)
     }
 
-    /// Budgets actually used on `seq_len` tokens: raised to the minimums, capped
-    /// at the sequence.
-    pub fn effective_budgets(&self, seq_len: usize) -> (usize, usize) {
-        (
-            self.v.max(MIN_VERTICALS).min(seq_len),
-            self.s.max(MIN_SLASHES).min(seq_len),
-        )
+    /// Budgets `(v, s)` used on `seq_len` tokens: raised to the minimums,
+    /// capped at the sequence. Errors when a given budget exceeds the sequence.
+    pub fn effective_budgets(&self, seq_len: usize) -> Result<(usize, usize)> {
+        let v = self.v.tokens(NAME, "v", seq_len)?;
+        let s = self.s.tokens(NAME, "s", seq_len)?;
+        Ok((v.max(MIN_VERTICALS).min(seq_len), s.max(MIN_SLASHES).min(seq_len)))
     }
 }
 
@@ -90,16 +94,14 @@ impl Method for VerticalSlash {
         NAME
     }
     fn params(&self) -> String {
-        format!("v={},s={}", self.v, self.s)
+        format!("v={},s={}", self.v.value, self.s.value)
     }
-    /// Errors when not causal or when `v` or `s` exceeds the sequence length.
+    /// Errors when not causal or when a given `v` or `s` exceeds the sequence length.
     fn select(&self, ctx: &SelectionContext<'_>) -> Result<Selection> {
         require_causal(NAME, ctx.causal)?;
         let w = ctx.workload;
         let (heads, seq, dim) = (w.heads(), w.seq_len(), w.head_dim());
-        fits_sequence(NAME, "v", self.v, seq)?;
-        fits_sequence(NAME, "s", self.s, seq)?;
-        let (v, s) = self.effective_budgets(seq);
+        let (v, s) = self.effective_budgets(seq)?;
         let last = LAST_QUERIES.min(seq);
         let lines: Vec<(Vec<u32>, Vec<u32>)> = (0..heads)
             .into_par_iter()
@@ -153,8 +155,9 @@ mod tests {
     #[test]
     fn small_budgets_are_raised_and_large_ones_capped() {
         let m = VerticalSlash::new(1, 2).unwrap();
-        assert_eq!(m.effective_budgets(1000), (30, 50));
-        assert_eq!(m.effective_budgets(40), (30, 40));
+        assert_eq!(m.effective_budgets(1000).unwrap(), (30, 50));
+        assert_eq!(m.effective_budgets(40).unwrap(), (30, 40));
+        assert!(VerticalSlash::new(41, 50).unwrap().effective_budgets(40).is_err());
         assert!(VerticalSlash::new(0, 60).is_err());
     }
 }
