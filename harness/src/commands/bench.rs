@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use crate::output::write_csv;
 use crate::provenance::Provenance;
 use sparselab_kernels::cuda::attention::to_bf16_bits;
-use sparselab_kernels::cuda::{AttentionParams, AttentionRun, Gpu, TileConfig};
+use sparselab_kernels::cuda::{nvrtc_version, AttentionParams, AttentionRun, Gpu, TileConfig};
 use sparselab_kernels::mask::BlockSparseMask;
 use sparselab_workloads::SeededRng;
 
@@ -127,7 +127,6 @@ type Case = (String, String, TileConfig, Option<(f64, BlockSparseMask)>);
 
 /// Runs `sparselab bench`.
 pub fn run(args: &BenchArgs) -> Result<()> {
-    let gpu = Gpu::new(0).context("sparselab bench needs a CUDA GPU")?;
     let causal_modes: Vec<bool> = match args.causal.as_str() {
         "full" => vec![false],
         "causal" => vec![true],
@@ -136,13 +135,6 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     };
     if args.iters == 0 {
         bail!("--iters 0: expected at least 1");
-    }
-    let mut prov = Provenance::cpu();
-    prov.device = gpu.name().to_string();
-    prov.driver = format!("cuda-driver-api {}", gpu.driver_version());
-    prov.cuda = format!("nvrtc for {}", gpu.arch());
-    if let Ok(c) = std::env::var("SPARSELAB_GIT_COMMIT") {
-        prov.git_commit = c;
     }
     let tiles = args
         .tiles
@@ -164,6 +156,16 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             })
             .collect::<Result<_>>()?,
     };
+    let gpu = Gpu::new(0).context("sparselab bench needs a CUDA GPU")?;
+    let mut prov = Provenance::cpu();
+    prov.device = gpu.name().to_string();
+    let dv = gpu.driver_version();
+    prov.driver = format!("driver supports CUDA {}.{}", dv / 1000, dv % 1000 / 10);
+    let (nv_major, nv_minor) = nvrtc_version()?;
+    prov.cuda = format!("NVRTC {nv_major}.{nv_minor}, {}", gpu.arch());
+    if let Ok(c) = std::env::var("SPARSELAB_GIT_COMMIT") {
+        prov.git_commit = c;
+    }
     let kv_heads = args.kv_heads.unwrap_or(args.heads);
     let mut rng = SeededRng::new(0, 99);
     let mut rows = Vec::new();

@@ -51,6 +51,15 @@ pub fn nvrtc_available() -> Result<()> {
     }
 }
 
+/// NVRTC's version as (major, minor), e.g. (13, 0).
+pub fn nvrtc_version() -> Result<(i32, i32)> {
+    nvrtc_available()?;
+    let (mut major, mut minor) = (0, 0);
+    // SAFETY: the library is present; writes two ints.
+    check("nvrtcVersion", unsafe { sys::nvrtcVersion(&mut major, &mut minor) })?;
+    Ok((major, minor))
+}
+
 /// The options for `arch` (e.g. `sm_90a`): `--gpu-architecture=<arch>` then [`BASE_OPTIONS`].
 pub fn options_for(arch: &str) -> Vec<String> {
     let mut opts = vec![format!("--gpu-architecture={arch}")];

@@ -17,6 +17,6 @@ pub mod device;
 pub mod sources;
 
 pub use attention::{gpu_attention, plan_launch, AttentionParams, AttentionRun, LaunchPlan, SparseLayout, TileConfig};
-pub use compile::{compile_cubin, nvrtc_available, Compiled};
+pub use compile::{compile_cubin, nvrtc_available, nvrtc_version, Compiled};
 pub use device::Gpu;
 pub use sources::{KernelSource, SOURCES};
