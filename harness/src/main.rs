@@ -25,12 +25,17 @@ enum Command {
     Run(commands::run::RunArgs),
     /// How much of the attention each method keeps, computed on the CPU.
     Recall(commands::recall::RecallArgs),
+    /// The registered methods with their parameters and defaults.
+    Methods(commands::methods::MethodsArgs),
     /// Task accuracy under each method's mask: MQAR (Zoology) and needle in a haystack (RULER-style).
     Tasks(commands::tasks::TasksArgs),
     /// Save generated workloads as .safetensors or .npy, inspect users' Q/K/V files.
     Workloads(commands::workloads::WorkloadsArgs),
     /// Time the GPU attention kernels (CUDA events; median, p10, p90) and write a CSV with provenance.
     Bench(commands::bench::BenchArgs),
+    /// A BDWP N:M sparse training step on the accelerator model: cycles, stalls, DRAM and energy per layer
+    /// and pass, and the speedup over dense training on the same hardware.
+    Simulate(commands::simulate::SimulateArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,9 +44,11 @@ fn main() -> ExitCode {
         None => commands::run::RunArgs::from_defaults().and_then(|args| commands::run::run(&args)),
         Some(Command::Run(args)) => commands::run::run(args),
         Some(Command::Recall(args)) => commands::recall::run(args),
+        Some(Command::Methods(args)) => commands::methods::run(args),
         Some(Command::Tasks(args)) => commands::tasks::run(args),
         Some(Command::Workloads(args)) => commands::workloads::run(args),
         Some(Command::Bench(args)) => commands::bench::run(args),
+        Some(Command::Simulate(args)) => commands::simulate::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

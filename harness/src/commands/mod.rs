@@ -1,7 +1,9 @@
 //! One module per subcommand: a clap `Args` struct and a `run` function.
 
 pub mod bench;
+pub mod methods;
 pub mod recall;
 pub mod run;
+pub mod simulate;
 pub mod tasks;
 pub mod workloads;

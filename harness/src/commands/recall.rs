@@ -98,10 +98,10 @@ pub fn render_table(rows: &[RecallRow]) -> String {
         .iter()
         .map(|r| DisplayRow {
             method: r.method.clone(),
-            budget: if r.params.is_empty() {
-                "-".into()
-            } else {
-                r.params.clone()
+            budget: match (r.params.is_empty(), r.params_requested.is_empty()) {
+                (true, _) => "-".into(),
+                (false, true) => r.params.clone(),
+                (false, false) => format!("{} (default {} capped)", r.params, r.params_requested),
             },
             density: format!("{:.3}", r.density),
             recall_mean: format!("{:.4}", r.recall_mean),

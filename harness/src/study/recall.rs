@@ -21,8 +21,10 @@ pub struct RecallRow {
     pub workload: String,
     /// Registered method name.
     pub method: String,
-    /// Canonical parameters (the budget).
+    /// The parameters the selection used (defaults capped to the sequence).
     pub params: String,
+    /// The parameters as configured, when they differ from `params` (empty otherwise).
+    pub params_requested: String,
     /// Tokens.
     pub seq_len: usize,
     /// Query heads.
@@ -127,7 +129,12 @@ pub fn recall_table(
         rows.push(RecallRow {
             workload: workload.name.clone(),
             method: method.name().to_string(),
-            params: method.params(),
+            params: method.effective_params(workload.seq_len()),
+            params_requested: if method.effective_params(workload.seq_len()) == method.params() {
+                String::new()
+            } else {
+                method.params()
+            },
             seq_len: workload.seq_len(),
             heads: workload.heads(),
             kv_heads: workload.kv_heads(),

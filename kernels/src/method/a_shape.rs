@@ -49,6 +49,9 @@ impl Method for AShape {
     fn params(&self) -> String {
         format!("sink={},local={}", self.sink.value, self.local.value)
     }
+    fn effective_params(&self, seq_len: usize) -> String {
+        format!("sink={},local={}", self.sink.shown(seq_len), self.local.shown(seq_len))
+    }
     /// Errors when not causal or when a given `sink` or `local` exceeds the sequence.
     fn select(&self, ctx: &SelectionContext<'_>) -> Result<Selection> {
         require_causal(NAME, ctx.causal)?;

@@ -67,6 +67,9 @@ impl Method for BlockTopK {
     fn params(&self) -> String {
         format!("k={},block={}", self.k.value, self.block)
     }
+    fn effective_params(&self, seq_len: usize) -> String {
+        format!("k={},block={}", self.k.shown(seq_len.div_ceil(self.block)), self.block)
+    }
     /// Errors when a given `k` exceeds the number of blocks in the sequence
     /// (the default is capped to it).
     fn select(&self, ctx: &SelectionContext<'_>) -> Result<Selection> {

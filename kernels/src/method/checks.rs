@@ -24,10 +24,10 @@ impl Budget {
 
     /// Reads `key`, falling back to `default` (marked as not given).
     pub fn read(p: &mut Params, key: &str, default: usize) -> Result<Self> {
-        // Two reads with different fallbacks agree only when the key is present.
-        let (a, b) = (p.usize_or(key, 0)?, p.usize_or(key, 1)?);
-        Ok(if a == b {
-            Self::given(a)
+        let given = p.has(key);
+        let value = p.usize_or(key, default)?;
+        Ok(if given {
+            Self::given(value)
         } else {
             Self {
                 value: default,
@@ -42,6 +42,16 @@ impl Budget {
             fits_sequence(method, key, self.value, seq_len)?;
         }
         Ok(self.value.min(seq_len))
+    }
+
+    /// The value a selection on `seq_len` tokens uses, without the error check
+    /// (for labels): capped to `limit` when it is a default.
+    pub fn shown(self, limit: usize) -> usize {
+        if self.given {
+            self.value
+        } else {
+            self.value.min(limit)
+        }
     }
 
     /// The budget in blocks of `block` tokens on `seq_len` tokens.

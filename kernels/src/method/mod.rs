@@ -84,6 +84,12 @@ pub trait Method: Send + Sync + std::fmt::Debug {
     fn name(&self) -> &'static str;
     /// Canonical parameters, e.g. `v=1000,s=6096` (empty for none).
     fn params(&self) -> String;
+    /// The parameters a selection on `seq_len` tokens actually uses: catalog
+    /// defaults that exceed the sequence are capped to it, and tables must say so.
+    fn effective_params(&self, seq_len: usize) -> String {
+        let _ = seq_len;
+        self.params()
+    }
     /// Chooses the mask for `ctx.workload`. Errors when a budget does not fit the
     /// sequence or a needed input (such as the dense pass for oracles) is missing.
     fn select(&self, ctx: &SelectionContext<'_>) -> Result<Selection>;

@@ -95,6 +95,9 @@ impl Method for OracleBlocks {
     fn params(&self) -> String {
         format!("k={},block={}", self.k.value, self.block)
     }
+    fn effective_params(&self, seq_len: usize) -> String {
+        format!("k={},block={}", self.k.shown(seq_len.div_ceil(self.block)), self.block)
+    }
     fn needs_dense_reference(&self) -> bool {
         true
     }

@@ -150,6 +150,12 @@ impl Method for OracleKeys {
             KeyBudget::PerRow(_) => "k=per-row".to_string(),
         }
     }
+    fn effective_params(&self, seq_len: usize) -> String {
+        match &self.budget {
+            KeyBudget::Uniform(k) => format!("k={}", k.shown(seq_len)),
+            KeyBudget::PerRow(_) => self.params(),
+        }
+    }
     /// Errors when a given `k` exceeds the sequence or per-row budgets do not match
     /// the workload's `heads x seq` rows.
     fn select(&self, ctx: &SelectionContext<'_>) -> Result<Selection> {

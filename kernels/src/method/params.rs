@@ -70,6 +70,11 @@ impl Params {
         })
     }
 
+    /// Whether the user gave `key` (does not mark it as read).
+    pub fn has(&self, key: &str) -> bool {
+        self.entries.iter().any(|(k, _, _)| k == key)
+    }
+
     /// A positive integer, or `default` when absent.
     pub fn usize_or(&mut self, key: &str, default: usize) -> Result<usize> {
         match self.raw(key) {

@@ -152,4 +152,22 @@ mod tests {
         assert!(parse_methods("").err().is_some());
         assert!(parse_methods("all").unwrap().len() == method_catalog().len());
     }
+
+    #[test]
+    fn effective_params_show_capped_defaults_and_keep_given_budgets() {
+        let vs = parse_method("vertical-slash").unwrap();
+        assert_eq!(vs.effective_params(4096), "v=1000,s=4096");
+        assert_eq!(vs.effective_params(16384), vs.params());
+        let given = parse_method("a-shape:sink=4,local=100").unwrap();
+        assert_eq!(
+            given.effective_params(50),
+            "sink=4,local=100",
+            "a given budget is never silently capped"
+        );
+        assert_eq!(
+            parse_method("block-topk").unwrap().effective_params(1000),
+            "k=16,block=64"
+        );
+        assert_eq!(parse_method("dense").unwrap().effective_params(10), "");
+    }
 }

@@ -96,6 +96,12 @@ impl Method for VerticalSlash {
     fn params(&self) -> String {
         format!("v={},s={}", self.v.value, self.s.value)
     }
+    fn effective_params(&self, seq_len: usize) -> String {
+        match self.effective_budgets(seq_len) {
+            Ok((v, s)) => format!("v={v},s={s}"),
+            Err(_) => self.params(),
+        }
+    }
     /// Errors when not causal or when a given `v` or `s` exceeds the sequence length.
     fn select(&self, ctx: &SelectionContext<'_>) -> Result<Selection> {
         require_causal(NAME, ctx.causal)?;
