@@ -46,7 +46,9 @@ impl RunArgs {
     pub fn from_defaults() -> Result<Self> {
         use clap::{Args, FromArgMatches};
         let command = Self::augment_args(clap::Command::new("run"));
-        let matches = command.try_get_matches_from(["run"]).context("default arguments of `run`")?;
+        let matches = command
+            .try_get_matches_from(["run"])
+            .context("default arguments of `run`")?;
         Ok(Self::from_arg_matches(&matches)?)
     }
 }
