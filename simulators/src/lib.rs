@@ -1,1 +1,12 @@
-//! placeholder
+//! Cost models of sparse attention and sparse training hardware.
+//!
+//! | module | what it models |
+//! |---|---|
+//! | [`accelerator`] | a cycle-level N:M sparse training accelerator (SAT/BDWP style): systolic array (OS/WS), buffers, DRAM stalls, pruning engine, energy; dense mode matches SCALE-Sim cycle for cycle |
+//!
+//! Every model reads its hardware from TOML presets under `simulators/presets/`.
+
+pub mod accelerator;
+pub mod error;
+
+pub use error::{Result, SimulatorError};
