@@ -17,7 +17,7 @@ fn two_of_eight() -> NmRatio {
 #[test]
 fn two_of_eight_lands_near_the_papers_average() {
     // SAT/BDWP reports 1.75x on average at 2:8 (REFERENCE.md §7). The FPGA preset at batch 32 gives
-    // 1.734 (ResNet-50), 1.776 (VGG-16), 1.814 (ViT-B/16), 1.862 (BERT layer); guard the band.
+    // 1.734 (ResNet-50), 1.776 (VGG-16), 1.814 (ViT-B/16), 1.861 (BERT layer); guard the band.
     let cfg = fpga();
     let mut sim = StepSimulator::new(&cfg);
     let mut speedups = Vec::new();

@@ -39,6 +39,15 @@ pub enum DataflowPolicy {
 }
 
 impl DataflowPolicy {
+    /// The name as written in TOML.
+    pub fn name(self) -> &'static str {
+        match self {
+            DataflowPolicy::Auto => "auto",
+            DataflowPolicy::Os => "os",
+            DataflowPolicy::Ws => "ws",
+        }
+    }
+
     /// The dataflows the scheduler may choose from.
     pub fn candidates(self) -> &'static [Dataflow] {
         match self {
@@ -237,14 +246,14 @@ impl AcceleratorConfig {
         let a = &self.array;
         let m = &self.memory;
         format!(
-            "{}: {}x{} PEs @ {} MHz, {}-bit operands, {}-bit accumulators, dataflow {:?}, buffers ifmap/filter/ofmap {}/{}/{} KiB{}, DRAM {} GB/s, pruning engine {} lanes{}, interleave {}",
+            "{}: {}x{} PEs @ {} MHz, {}-bit operands, {}-bit accumulators, dataflow {}, buffers ifmap/filter/ofmap {}/{}/{} KiB{}, DRAM {} GB/s, pruning engine {} lanes{}, interleave {}",
             self.name,
             a.rows,
             a.cols,
             a.clock_mhz,
             a.input_bits,
             a.accumulator_bits,
-            a.dataflow,
+            a.dataflow.name(),
             m.ifmap_kib,
             m.filter_kib,
             m.ofmap_kib,
