@@ -36,6 +36,8 @@ pub enum SaveKind {
     Mqar,
     /// A synthetic haystack of `--profile` with needles planted (`--variant`, `--depth`).
     Niah,
+    /// Q, K, V loaded from `--from-file` (to convert a file's format or dtype).
+    File,
 }
 
 /// Arguments of `sparselab workloads save`.
@@ -71,6 +73,9 @@ pub struct SaveArgs {
     /// NIAH depth of the first needle, percent of the context.
     #[arg(long, default_value_t = 50.0)]
     pub depth: f64,
+    /// With `--kind file`: the `.safetensors` file, npy folder or npy prefix to convert.
+    #[arg(long)]
+    pub from_file: Option<PathBuf>,
     /// Element type in the file: f32, f16 or bf16.
     #[arg(long, default_value = "f32")]
     pub dtype: String,
@@ -114,6 +119,10 @@ fn build(a: &SaveArgs) -> Result<Workload> {
     };
     Ok(match a.kind {
         SaveKind::Synthetic => synthetic()?,
+        SaveKind::File => {
+            let path = a.from_file.as_ref().context("--kind file needs --from-file PATH")?;
+            load_qkv(path).with_context(|| format!("loading {}", path.display()))?
+        }
         SaveKind::Mqar => {
             let solver = MqarSolver {
                 head_dim: a.head_dim,
@@ -154,8 +163,13 @@ fn save(a: &SaveArgs) -> Result<()> {
         w.seed
     );
     for f in files {
-        let bytes = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
-        println!("wrote {} ({:.1} MiB)", f.display(), bytes as f64 / (1 << 20) as f64);
+        let bytes = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0) as f64;
+        let size = if bytes >= (1 << 20) as f64 {
+            format!("{:.1} MiB", bytes / (1 << 20) as f64)
+        } else {
+            format!("{:.1} KiB", bytes / 1024.0)
+        };
+        println!("wrote {} ({size})", f.display());
     }
     Ok(())
 }

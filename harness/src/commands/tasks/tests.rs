@@ -162,7 +162,7 @@ fn a_shape_loses_the_middle_needles_that_vertical_slash_and_the_oracle_keep() {
     }
 }
 
-/// Dense NIAH at 16k and 32k tokens, every variant, 11 depths (a few minutes;
+/// Dense NIAH at 16k and 32k tokens, every variant, 11 depths (under a minute in release;
 /// run with `cargo test --release -p sparselab dense_niah_long -- --ignored`).
 #[test]
 #[ignore]
