@@ -205,6 +205,25 @@ fn saved_workloads_load_back_in_both_formats() {
         "{}",
         text(&o.stdout)
     );
+    // Converting a file keeps its name, shapes and values (f32 to f32 is exact).
+    let converted = dir.join("converted");
+    let o = sparselab(&[
+        "workloads",
+        "save",
+        "--kind",
+        "file",
+        "--from-file",
+        st.to_str().unwrap(),
+        "--out",
+        converted.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let inspect = |p: &PathBuf| text(&sparselab(&["workloads", "inspect", p.to_str().unwrap()]).stdout);
+    let (a, b) = (inspect(&st), inspect(&converted));
+    assert_eq!(
+        a.lines().skip(1).collect::<Vec<_>>(),
+        b.lines().skip(1).collect::<Vec<_>>()
+    );
 }
 
 #[test]
