@@ -182,3 +182,103 @@ fn failed_run_leaves_earlier_csv_untouched() {
     assert!(!o.status.success());
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "earlier results\n");
 }
+
+/// Writes a little-endian f32 `.npy` (format 1.0) of `shape`.
+fn write_npy(path: &std::path::Path, shape: &[usize], data: &[f32]) {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let mut header = format!(
+        "{{'descr': '<f4', 'fortran_order': False, 'shape': ({},), }}",
+        dims.join(", ")
+    );
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    for x in data {
+        bytes.extend_from_slice(&x.to_le_bytes());
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn from_file_runs_on_saved_tensors() {
+    let file = temp_path("saved.safetensors");
+    let o = sparselab(&[
+        "workloads",
+        "save",
+        "--profile",
+        "vertical-slash",
+        "--seq-len",
+        "700",
+        "--heads",
+        "4",
+        "--kv-heads",
+        "2",
+        "--head-dim",
+        "64",
+        "--dtype",
+        "bf16",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = sparselab(&[
+        "recall",
+        "--from-file",
+        file.to_str().unwrap(),
+        "--methods",
+        "dense,a-shape:sink=4,local=128",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("700 tokens, 4 heads (2 kv), head dim 64"), "{stdout}");
+}
+
+#[test]
+fn nan_in_a_users_file_is_named() {
+    let dir = temp_path("nan_qkv");
+    std::fs::create_dir_all(&dir).unwrap();
+    let n = 2 * 80 * 16;
+    let values: Vec<f32> = (0..n).map(|i| ((i * 37 % 101) as f32 - 50.0) / 25.0).collect();
+    let mut k = values.clone();
+    k[80 * 16 + 5 * 16 + 3] = f32::NAN;
+    write_npy(&dir.join("q.npy"), &[2, 80, 16], &values);
+    write_npy(&dir.join("k.npy"), &[2, 80, 16], &k);
+    write_npy(&dir.join("v.npy"), &[2, 80, 16], &values);
+    let o = sparselab(&[
+        "recall",
+        "--from-file",
+        dir.to_str().unwrap(),
+        "--methods",
+        "dense",
+        "--quiet",
+    ]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("NaN") && e.contains("head 1, row 5, column 3"), "{e}");
+}
+
+#[test]
+fn mismatched_shapes_in_a_users_file_are_named() {
+    let dir = temp_path("bad_qkv");
+    std::fs::create_dir_all(&dir).unwrap();
+    let values: Vec<f32> = (0..2 * 80 * 16).map(|i| (i % 13) as f32 * 0.1).collect();
+    write_npy(&dir.join("q.npy"), &[2, 80, 16], &values);
+    write_npy(&dir.join("k.npy"), &[2, 40, 16], &values[..2 * 40 * 16]);
+    write_npy(&dir.join("v.npy"), &[2, 40, 16], &values[..2 * 40 * 16]);
+    let o = sparselab(&[
+        "recall",
+        "--from-file",
+        dir.to_str().unwrap(),
+        "--methods",
+        "dense",
+        "--quiet",
+    ]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("k.npy") || e.contains("K has shape"), "{e}");
+}

@@ -8,6 +8,7 @@ use tabled::{Table, Tabled};
 use crate::output::write_csv;
 use crate::study::recall::{recall_table, RecallRow};
 use sparselab_kernels::method::parse_methods;
+use sparselab_workloads::io::load_qkv;
 use sparselab_workloads::synthetic::{generate, SyntheticSpec};
 
 /// Arguments of `sparselab recall`.
@@ -38,6 +39,11 @@ pub struct RecallArgs {
     /// Full (bidirectional) attention instead of causal prefill.
     #[arg(long)]
     pub non_causal: bool,
+    /// Run on Q/K/V from a file instead of a synthetic workload: `x.safetensors` (tensors q, k, v), a folder
+    /// with q.npy, k.npy, v.npy, or a prefix P for Pq.npy, Pk.npy, Pv.npy; f32/f16/bf16, `[heads, seq, dim]`
+    /// or `[batch, heads, seq, dim]`. The synthetic options (--profile, --seq-len, ...) are then not used.
+    #[arg(long, conflicts_with_all = ["profile", "seq_len", "heads", "kv_heads", "head_dim", "seed"])]
+    pub from_file: Option<PathBuf>,
     /// Write the rows as CSV here (atomically).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -57,7 +63,10 @@ pub fn run(args: &RecallArgs) -> Result<()> {
         head_dim: args.head_dim,
         seed: args.seed,
     };
-    let workload = generate(&spec).context("building the synthetic workload")?;
+    let workload = match &args.from_file {
+        Some(path) => load_qkv(path).with_context(|| format!("loading Q/K/V from {}", path.display()))?,
+        None => generate(&spec).context("building the synthetic workload")?,
+    };
     let rows = recall_table(&workload, &methods, !args.non_causal, !args.quiet)?;
     println!(
         "{} | {} tokens, {} heads ({} kv), head dim {}, {}, seed {}",
