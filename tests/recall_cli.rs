@@ -1,24 +1,16 @@
 //! End-to-end tests of `sparselab recall`: the table, the CSV, and the errors a
 //! user sees for bad input.
 
+mod common;
+
+use common::{sparselab, stderr};
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::sync::OnceLock;
 
-fn sparselab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sparselab"))
-        .args(args)
-        .output()
-        .expect("the sparselab binary runs")
-}
-
+/// One folder for this file's tests (created once, so parallel tests share it).
 fn temp_path(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sparselab-recall-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join(name)
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| common::temp_dir("recall-cli", "")).join(name)
 }
 
 #[test]

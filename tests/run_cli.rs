@@ -1,7 +1,9 @@
 //! The main job (`sparselab run`, also `sparselab` alone) at a tiny size: it
 //! prints the table and writes the run folder.
 
-use std::process::Command;
+mod common;
+
+use common::{sparselab, stderr, text};
 
 #[test]
 fn default_study_writes_run_folder() {

@@ -2,48 +2,13 @@
 //! the CSV columns, the heat map files, saved workloads that load back, and the
 //! errors a user sees.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn sparselab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sparselab"))
-        .args(args)
-        .output()
-        .expect("the sparselab binary runs")
-}
+use common::{read_csv, sparselab, text};
+use std::path::PathBuf;
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sparselab-tasks-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// The CSV as a header and rows of named fields.
-fn read_csv(path: &PathBuf) -> Vec<std::collections::HashMap<String, String>> {
-    let body = std::fs::read_to_string(path).expect("CSV written");
-    let mut lines = body.lines();
-    let header: Vec<String> = lines.next().expect("header").split(',').map(String::from).collect();
-    let mut rows = Vec::new();
-    for line in lines {
-        // Parameters contain commas and are quoted; split on commas outside quotes.
-        let mut fields = Vec::new();
-        let (mut cur, mut quoted) = (String::new(), false);
-        for c in line.chars() {
-            match c {
-                '"' => quoted = !quoted,
-                ',' if !quoted => fields.push(std::mem::take(&mut cur)),
-                _ => cur.push(c),
-            }
-        }
-        fields.push(cur);
-        rows.push(header.iter().cloned().zip(fields).collect());
-    }
-    rows
+    common::temp_dir("tasks-cli", name)
 }
 
 #[test]

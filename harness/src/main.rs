@@ -5,6 +5,7 @@ mod output;
 mod plot;
 mod provenance;
 mod study;
+mod synthetic_args;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};

@@ -9,33 +9,19 @@ use crate::output::write_csv;
 use crate::study::recall::{recall_table, RecallRow};
 use sparselab_kernels::method::parse_methods;
 use sparselab_workloads::io::load_qkv;
-use sparselab_workloads::synthetic::{generate, SyntheticSpec};
+use sparselab_workloads::synthetic::generate;
+
+use crate::synthetic_args::SyntheticArgs;
 
 /// Arguments of `sparselab recall`.
 #[derive(Debug, clap::Args)]
 pub struct RecallArgs {
-    /// Head profile of the synthetic workload (streaming, vertical-slash, block, retrieval, mixed, llama-like),
-    /// optionally with strength overrides, e.g. `vertical-slash:noise=0.5`.
-    #[arg(long, default_value = "llama-like")]
-    pub profile: String,
-    /// Tokens (any length, not only multiples of 64).
-    #[arg(long, default_value_t = 4096)]
-    pub seq_len: usize,
-    /// Query heads.
-    #[arg(long, default_value_t = 8)]
-    pub heads: usize,
-    /// Key/value heads (grouped-query attention); defaults to `--heads`.
-    #[arg(long)]
-    pub kv_heads: Option<usize>,
-    /// Head dimension (64 or 128 in the papers; any positive value works).
-    #[arg(long, default_value_t = 128)]
-    pub head_dim: usize,
+    /// The synthetic workload (unused with `--from-file`).
+    #[command(flatten)]
+    pub workload: SyntheticArgs,
     /// Methods with budgets, e.g. `dense,vertical-slash:v=1000,s=6096,a-shape`; `all` = every method at its defaults.
     #[arg(long, default_value = "all")]
     pub methods: String,
-    /// Seed of the synthetic workload.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
     /// Full (bidirectional) attention instead of causal prefill.
     #[arg(long)]
     pub non_causal: bool,
@@ -55,17 +41,9 @@ pub struct RecallArgs {
 /// Runs the command: builds the workload, computes the table, prints it and writes the CSV.
 pub fn run(args: &RecallArgs) -> Result<()> {
     let methods = parse_methods(&args.methods)?;
-    let spec = SyntheticSpec {
-        profile: args.profile.clone(),
-        seq_len: args.seq_len,
-        heads: args.heads,
-        kv_heads: args.kv_heads.unwrap_or(args.heads),
-        head_dim: args.head_dim,
-        seed: args.seed,
-    };
     let workload = match &args.from_file {
         Some(path) => load_qkv(path).with_context(|| format!("loading Q/K/V from {}", path.display()))?,
-        None => generate(&spec).context("building the synthetic workload")?,
+        None => generate(&args.workload.spec()).context("building the synthetic workload")?,
     };
     let rows = recall_table(&workload, &methods, !args.non_causal, !args.quiet)?;
     println!(

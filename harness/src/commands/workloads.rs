@@ -3,10 +3,12 @@
 
 use anyhow::{Context, Result};
 use sparselab_workloads::io::{load_qkv, save_qkv, FileDtype};
-use sparselab_workloads::synthetic::{generate, profile_names, SyntheticSpec};
+use sparselab_workloads::synthetic::{generate, profile_names};
 use sparselab_workloads::tasks::{MqarConfig, MqarSolver, MqarTask, NiahSpec, NiahTask, NiahVariant};
 use sparselab_workloads::{HeadTensor, Workload};
 use std::path::PathBuf;
+
+use crate::synthetic_args::SyntheticArgs;
 
 /// Arguments of `sparselab workloads`.
 #[derive(Debug, clap::Args)]
@@ -49,21 +51,9 @@ pub struct SaveArgs {
     /// What to generate.
     #[arg(long, value_enum, default_value_t = SaveKind::Synthetic)]
     pub kind: SaveKind,
-    /// Head profile (see `sparselab workloads profiles`), with optional overrides, e.g. `vertical-slash:noise=0.5`.
-    #[arg(long, default_value = "llama-like")]
-    pub profile: String,
-    /// Tokens.
-    #[arg(long, default_value_t = 4096)]
-    pub seq_len: usize,
-    /// Query heads (MQAR: examples).
-    #[arg(long, default_value_t = 8)]
-    pub heads: usize,
-    /// Key/value heads (grouped-query attention); defaults to `--heads`.
-    #[arg(long)]
-    pub kv_heads: Option<usize>,
-    /// Head dimension.
-    #[arg(long, default_value_t = 128)]
-    pub head_dim: usize,
+    /// The synthetic workload or haystack (for MQAR, `--heads` is the number of examples).
+    #[command(flatten)]
+    pub workload: SyntheticArgs,
     /// MQAR key-value pairs per sequence.
     #[arg(long, default_value_t = 64)]
     pub kv_pairs: usize,
@@ -79,9 +69,6 @@ pub struct SaveArgs {
     /// Element type in the file: f32, f16 or bf16.
     #[arg(long, default_value = "f32")]
     pub dtype: String,
-    /// Seed.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
 }
 
 /// Arguments of `sparselab workloads inspect`.
@@ -106,17 +93,7 @@ pub fn run(args: &WorkloadsArgs) -> Result<()> {
 }
 
 fn build(a: &SaveArgs) -> Result<Workload> {
-    let synthetic = || {
-        generate(&SyntheticSpec {
-            profile: a.profile.clone(),
-            seq_len: a.seq_len,
-            heads: a.heads,
-            kv_heads: a.kv_heads.unwrap_or(a.heads),
-            head_dim: a.head_dim,
-            seed: a.seed,
-        })
-        .context("generating the synthetic workload")
-    };
+    let synthetic = || generate(&a.workload.spec()).context("generating the synthetic workload");
     Ok(match a.kind {
         SaveKind::Synthetic => synthetic()?,
         SaveKind::File => {
@@ -125,10 +102,11 @@ fn build(a: &SaveArgs) -> Result<Workload> {
         }
         SaveKind::Mqar => {
             let solver = MqarSolver {
-                head_dim: a.head_dim,
+                head_dim: a.workload.head_dim,
                 ..MqarSolver::default()
             };
-            MqarTask::build(&MqarConfig::new(a.seq_len, a.kv_pairs), a.heads, &solver, a.seed)
+            let (seq_len, examples, seed) = (a.workload.seq_len, a.workload.heads, a.workload.seed);
+            MqarTask::build(&MqarConfig::new(seq_len, a.kv_pairs), examples, &solver, seed)
                 .context("building the MQAR task")?
                 .workload
         }
@@ -138,7 +116,7 @@ fn build(a: &SaveArgs) -> Result<Workload> {
                 "--depth {} is not a percent in [0, 100]",
                 a.depth
             );
-            let spec = NiahSpec::new(NiahVariant::parse(&a.variant)?, a.depth / 100.0, a.seed);
+            let spec = NiahSpec::new(NiahVariant::parse(&a.variant)?, a.depth / 100.0, a.workload.seed);
             NiahTask::plant(&synthetic()?, &spec)
                 .context("planting the needles")?
                 .workload
