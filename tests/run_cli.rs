@@ -7,24 +7,22 @@ use common::{sparselab, stderr, text};
 
 #[test]
 fn default_study_writes_run_folder() {
-    let dir = std::env::temp_dir().join(format!("sparselab-run-cli-{}", std::process::id()));
-    let o = Command::new(env!("CARGO_BIN_EXE_sparselab"))
-        .args([
-            "run",
-            "--seq-len",
-            "300",
-            "--heads",
-            "2",
-            "--head-dim",
-            "32",
-            "--quiet",
-            "--out-dir",
-        ])
-        .arg(&dir)
-        .output()
-        .expect("sparselab runs");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let stdout = String::from_utf8_lossy(&o.stdout);
+    let dir = common::temp_dir("run-cli", "study");
+    let dir_arg = dir.to_str().expect("utf-8 temp path");
+    let o = sparselab(&[
+        "run",
+        "--seq-len",
+        "300",
+        "--heads",
+        "2",
+        "--head-dim",
+        "32",
+        "--quiet",
+        "--out-dir",
+        dir_arg,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = text(&o.stdout);
     assert!(
         stdout.contains("oracle-keys") && stdout.contains("vertical-slash"),
         "{stdout}"
@@ -39,19 +37,16 @@ fn default_study_writes_run_folder() {
 
 #[test]
 fn ladder_refuses_too_short_sequences() {
-    let o = Command::new(env!("CARGO_BIN_EXE_sparselab"))
-        .args([
-            "run",
-            "--seq-len",
-            "100",
-            "--heads",
-            "1",
-            "--quiet",
-            "--out-dir",
-            "/nonexistent/never",
-        ])
-        .output()
-        .expect("sparselab runs");
+    let o = sparselab(&[
+        "run",
+        "--seq-len",
+        "100",
+        "--heads",
+        "1",
+        "--quiet",
+        "--out-dir",
+        "/nonexistent/never",
+    ]);
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--seq-len >= 128"));
+    assert!(stderr(&o).contains("--seq-len >= 128"));
 }
