@@ -52,28 +52,43 @@ pub struct BenchArgs {
 /// One timed kernel and shape.
 #[derive(Debug, Serialize)]
 pub struct BenchRow {
+    /// `dense` or `block-sparse`.
     pub method: String,
+    /// Tile configuration and, for block-sparse, block size and target density.
     pub params: String,
+    /// Tokens.
     pub seq_len: usize,
+    /// Query heads (batch 1).
     pub heads: usize,
+    /// Key/value heads.
     pub kv_heads: usize,
+    /// Head dimension.
     pub head_dim: usize,
+    /// Causal masking.
     pub causal: bool,
     /// Fraction of the (causal) key tiles computed.
     pub density: f64,
+    /// Index-building time, ms (0: these masks are given, not estimated).
     pub index_ms: f64,
     /// Median of the timed launches.
     pub kernel_ms: f64,
+    /// 10th percentile of the timed launches, ms.
     pub p10_ms: f64,
+    /// 90th percentile of the timed launches, ms.
     pub p90_ms: f64,
     /// FLOPs actually computed (dense FLOPs times density) per second, 1e12.
     pub tflops_actual: f64,
     /// Dense FLOPs over the kernel time, 1e12/s.
     pub tflops_dense_equiv: f64,
+    /// Commit of the sources (`SPARSELAB_GIT_COMMIT` overrides, for binaries run outside a checkout).
     pub git_commit: String,
+    /// UTC time of the run.
     pub date: String,
+    /// GPU name.
     pub device: String,
+    /// CUDA version the driver supports.
     pub driver: String,
+    /// NVRTC version and target architecture.
     pub cuda: String,
     /// Streaming multiprocessors of the device.
     pub sms: usize,
