@@ -274,3 +274,30 @@ fn mismatched_shapes_in_a_users_file_are_named() {
     let e = stderr(&o);
     assert!(e.contains("k.npy") || e.contains("K has shape"), "{e}");
 }
+
+#[test]
+fn capped_default_budget_is_recorded_with_what_ran() {
+    let out = temp_path("capped.csv");
+    let o = sparselab(&[
+        "recall",
+        "--seq-len",
+        "1500",
+        "--heads",
+        "1",
+        "--head-dim",
+        "32",
+        "--methods",
+        "vertical-slash",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("v=1000,s=1500 (default v=1000,s=6096 capped)"));
+    let mut reader = csv::Reader::from_path(&out).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let row = reader.records().next().unwrap().unwrap();
+    let get = |c: &str| row[headers.iter().position(|h| h == c).unwrap()].to_string();
+    assert_eq!(get("params"), "v=1000,s=6096");
+    assert_eq!(get("params_used"), "v=1000,s=1500");
+}

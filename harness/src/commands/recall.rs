@@ -79,17 +79,23 @@ struct DisplayRow {
     est_gflop: String,
 }
 
+/// The budget as a table shows it: what ran, and the configured value when a
+/// default was capped to the sequence.
+pub fn budget_label(params: &str, params_used: &str) -> String {
+    match (params_used.is_empty(), params == params_used) {
+        (true, _) => "-".into(),
+        (false, true) => params_used.to_string(),
+        (false, false) => format!("{params_used} (default {params} capped)"),
+    }
+}
+
 /// The rows as a terminal table.
 pub fn render_table(rows: &[RecallRow]) -> String {
     let display: Vec<DisplayRow> = rows
         .iter()
         .map(|r| DisplayRow {
             method: r.method.clone(),
-            budget: match (r.params.is_empty(), r.params_requested.is_empty()) {
-                (true, _) => "-".into(),
-                (false, true) => r.params.clone(),
-                (false, false) => format!("{} (default {} capped)", r.params, r.params_requested),
-            },
+            budget: budget_label(&r.params, &r.params_used),
             density: format!("{:.3}", r.density),
             recall_mean: format!("{:.4}", r.recall_mean),
             recall_min: format!("{:.4}", r.recall_min),

@@ -21,10 +21,10 @@ pub struct RecallRow {
     pub workload: String,
     /// Registered method name.
     pub method: String,
-    /// The parameters the selection used (defaults capped to the sequence).
+    /// The parameters as configured (the method's label).
     pub params: String,
-    /// The parameters as configured, when they differ from `params` (empty otherwise).
-    pub params_requested: String,
+    /// The parameters the selection used: `params` with defaults capped to the sequence.
+    pub params_used: String,
     /// Tokens.
     pub seq_len: usize,
     /// Query heads.
@@ -129,12 +129,8 @@ pub fn recall_table(
         rows.push(RecallRow {
             workload: workload.name.clone(),
             method: method.name().to_string(),
-            params: method.effective_params(workload.seq_len()),
-            params_requested: if method.effective_params(workload.seq_len()) == method.params() {
-                String::new()
-            } else {
-                method.params()
-            },
+            params: method.params(),
+            params_used: method.effective_params(workload.seq_len()),
             seq_len: workload.seq_len(),
             heads: workload.heads(),
             kv_heads: workload.kv_heads(),

@@ -59,6 +59,8 @@ pub struct MqarRow {
     pub method: String,
     /// Canonical parameters (the budget).
     pub params: String,
+    /// The parameters the selection used at this length (defaults capped to the sequence).
+    pub params_used: String,
     /// Tokens per sequence.
     pub seq_len: usize,
     /// Executed pairs after tile rounding over causal pairs.
@@ -149,6 +151,7 @@ pub fn score_rows(task: &MqarTask, outputs: &[MethodOutput], args: &MqarArgs) ->
             task: "mqar",
             method: m.name.clone(),
             params: m.params.clone(),
+            params_used: m.params_used.clone(),
             seq_len: task.config.seq_len,
             density: m.density,
             accuracy,
@@ -204,11 +207,7 @@ pub fn render_table(rows: &[MqarRow]) -> String {
     for all in rows.iter().filter(|r| r.distance == "all") {
         let mut line = vec![
             all.method.clone(),
-            if all.params.is_empty() {
-                "-".into()
-            } else {
-                all.params.clone()
-            },
+            crate::commands::recall::budget_label(&all.params, &all.params_used),
             format!("{:.3}", all.density),
             format!("{:.4}", all.accuracy),
         ];

@@ -71,6 +71,8 @@ pub struct NiahRow {
     pub method: String,
     /// Canonical parameters (the budget).
     pub params: String,
+    /// The parameters the selection used at this length (defaults capped to the sequence).
+    pub params_used: String,
     /// Context length in tokens.
     pub seq_len: usize,
     /// Executed pairs after tile rounding over causal pairs.
@@ -239,6 +241,7 @@ pub fn grid(
                     task: "niah",
                     method: m.name.clone(),
                     params: m.params.clone(),
+                    params_used: m.params_used.clone(),
                     seq_len: length,
                     density: m.density,
                     accuracy: task.score(&m.outputs)?.retrieval,

@@ -19,6 +19,8 @@ pub struct MethodOutput {
     pub name: String,
     /// Canonical parameters (the budget).
     pub params: String,
+    /// The parameters the selection used (defaults capped to the sequence).
+    pub params_used: String,
     /// Executed pairs after tile rounding over causal pairs.
     pub density: f64,
     /// FLOPs the method spent choosing its mask.
@@ -81,6 +83,7 @@ pub fn run_methods(
                 done.push(MethodOutput {
                     name: method.name().to_string(),
                     params: method.params(),
+                    params_used: method.effective_params(w.seq_len()),
                     density: selection.mask.density(),
                     est_flops: selection.estimation.flops,
                     outputs,
