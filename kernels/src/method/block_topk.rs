@@ -3,7 +3,7 @@
 //! query block (arXiv 2407.02490, Algorithm 3; `block_sparse_attention` in
 //! microsoft/MInference, which pools in 64-token blocks and keeps 100).
 
-use super::checks::{block_size, supported_block, Budget};
+use super::checks::BlockBudget;
 use super::cost::{self, ELEM_BYTES};
 use super::params::Params;
 use super::scoring::{gemm_abt, mean_pool};
@@ -21,30 +21,25 @@ const NAME: &str = "block-topk";
 /// A given `k` above the number of blocks is an error; the default is capped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockTopK {
-    k: Budget,
-    block: usize,
+    budget: BlockBudget,
 }
 
 impl BlockTopK {
     /// Keyword parameters this method reads.
-    pub const PARAMS: [&'static str; 2] = ["k", "block"];
+    pub const PARAMS: [&'static str; 2] = BlockBudget::PARAMS;
 
     /// `k` key blocks (at least 1) of `block` tokens (64 or 128).
     pub fn new(k: usize, block: usize) -> Result<Self> {
         Ok(Self {
-            k: Budget::given(super::checks::nonzero(NAME, "k", k)?),
-            block: supported_block(NAME, block)?,
+            budget: BlockBudget::new(NAME, k, block)?,
         })
     }
 
     /// From `k=..,block=..` (defaults 100 and 64, as MInference).
-    pub fn from_params(mut p: Params) -> Result<Self> {
-        let k = Budget::read(&mut p, "k", 100)?;
-        let block = block_size(&mut p, NAME, 64)?;
-        p.finish(&Self::PARAMS)?;
-        let mut m = Self::new(k.value, block)?;
-        m.k = k;
-        Ok(m)
+    pub fn from_params(p: Params) -> Result<Self> {
+        Ok(Self {
+            budget: BlockBudget::from_params(p, NAME, 100, 64)?,
+        })
     }
 }
 
@@ -65,22 +60,22 @@ impl Method for BlockTopK {
         NAME
     }
     fn params(&self) -> String {
-        format!("k={},block={}", self.k.value, self.block)
+        self.budget.params()
     }
     fn effective_params(&self, seq_len: usize) -> String {
-        format!("k={},block={}", self.k.shown(seq_len.div_ceil(self.block)), self.block)
+        self.budget.effective_params(seq_len)
     }
     /// Errors when a given `k` exceeds the number of blocks in the sequence
     /// (the default is capped to it).
     fn select(&self, ctx: &SelectionContext<'_>) -> Result<Selection> {
         let w = ctx.workload;
         let (heads, seq, dim) = (w.heads(), w.seq_len(), w.head_dim());
-        let k = self.k.blocks(NAME, "k", seq, self.block)?;
-        let nb = num_blocks(seq, self.block);
+        let k = self.budget.blocks_on(NAME, seq)?;
+        let nb = num_blocks(seq, self.budget.block);
         let lists: Vec<Vec<Vec<u32>>> = (0..heads)
             .into_par_iter()
             .map(|h| {
-                let s = pooled_scores(w, h, self.block);
+                let s = pooled_scores(w, h, self.budget.block);
                 (0..nb)
                     .map(|qb| {
                         let visible = if ctx.causal { qb + 1 } else { nb };
@@ -91,7 +86,7 @@ impl Method for BlockTopK {
             .collect();
         let lists: Vec<Vec<u32>> = lists.into_iter().flatten().collect();
         let kept: usize = lists.iter().map(Vec::len).sum();
-        let mask = BlockSparseMask::new(heads, seq, self.block, ctx.causal, lists)?;
+        let mask = BlockSparseMask::new(heads, seq, self.budget.block, ctx.causal, lists)?;
 
         let h = heads as f64;
         let pooling = cost::cost(

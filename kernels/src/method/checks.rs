@@ -63,6 +63,54 @@ impl Budget {
     }
 }
 
+/// `k` key blocks of `block` tokens: the budget of the block-selection methods
+/// (`block-topk`, `oracle-blocks`), parsed, validated and labelled in one place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BlockBudget {
+    /// Key blocks kept per query block.
+    pub k: Budget,
+    /// Tokens per block (64 or 128).
+    pub block: usize,
+}
+
+impl BlockBudget {
+    /// Keyword parameters it reads.
+    pub const PARAMS: [&'static str; 2] = ["k", "block"];
+
+    /// A given `k` (at least 1) of `block`-token blocks (64 or 128).
+    pub fn new(method: &str, k: usize, block: usize) -> Result<Self> {
+        Ok(Self {
+            k: Budget::given(nonzero(method, "k", k)?),
+            block: supported_block(method, block)?,
+        })
+    }
+
+    /// From `k=..,block=..`; rejects any other key.
+    pub fn from_params(mut p: Params, method: &str, default_k: usize, default_block: usize) -> Result<Self> {
+        let k = Budget::read(&mut p, "k", default_k)?;
+        let block = block_size(&mut p, method, default_block)?;
+        p.finish(&Self::PARAMS)?;
+        let mut budget = Self::new(method, k.value, block)?;
+        budget.k = k;
+        Ok(budget)
+    }
+
+    /// Blocks kept on `seq_len` tokens (a given `k` beyond the blocks is an error).
+    pub fn blocks_on(self, method: &str, seq_len: usize) -> Result<usize> {
+        self.k.blocks(method, "k", seq_len, self.block)
+    }
+
+    /// `k=..,block=..` as configured.
+    pub fn params(self) -> String {
+        format!("k={},block={}", self.k.value, self.block)
+    }
+
+    /// `k=..,block=..` as used on `seq_len` tokens.
+    pub fn effective_params(self, seq_len: usize) -> String {
+        format!("k={},block={}", self.k.shown(seq_len.div_ceil(self.block)), self.block)
+    }
+}
+
 /// Errors when a count budget (`k`, `v`, `s`, `local`, ...) is 0: it would keep nothing.
 pub(crate) fn nonzero(method: &str, key: &str, value: usize) -> Result<usize> {
     if value == 0 {

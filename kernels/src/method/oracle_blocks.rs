@@ -2,7 +2,7 @@
 //! `k` key blocks per query block. Blocks are ranked by their true attention
 //! mass from the dense reference pass, so no estimate can beat it.
 
-use super::checks::{block_size, nonzero, supported_block, Budget};
+use super::checks::BlockBudget;
 use super::cost;
 use super::params::Params;
 use super::topk::top_k;
@@ -31,30 +31,25 @@ const NAME: &str = "oracle-blocks";
 /// practical method, and its cost row says so.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OracleBlocks {
-    k: Budget,
-    block: usize,
+    budget: BlockBudget,
 }
 
 impl OracleBlocks {
     /// Keyword parameters this method reads.
-    pub const PARAMS: [&'static str; 2] = ["k", "block"];
+    pub const PARAMS: [&'static str; 2] = BlockBudget::PARAMS;
 
     /// `k` key blocks (at least 1) of `block` tokens (64 or 128).
     pub fn new(k: usize, block: usize) -> Result<Self> {
         Ok(Self {
-            k: Budget::given(nonzero(NAME, "k", k)?),
-            block: supported_block(NAME, block)?,
+            budget: BlockBudget::new(NAME, k, block)?,
         })
     }
 
     /// From `k=..,block=..` (defaults 100 and 64, matching `block-topk`).
-    pub fn from_params(mut p: Params) -> Result<Self> {
-        let k = Budget::read(&mut p, "k", 100)?;
-        let block = block_size(&mut p, NAME, 64)?;
-        p.finish(&Self::PARAMS)?;
-        let mut m = Self::new(k.value, block)?;
-        m.k = k;
-        Ok(m)
+    pub fn from_params(p: Params) -> Result<Self> {
+        Ok(Self {
+            budget: BlockBudget::from_params(p, NAME, 100, 64)?,
+        })
     }
 }
 
@@ -93,10 +88,10 @@ impl Method for OracleBlocks {
         NAME
     }
     fn params(&self) -> String {
-        format!("k={},block={}", self.k.value, self.block)
+        self.budget.params()
     }
     fn effective_params(&self, seq_len: usize) -> String {
-        format!("k={},block={}", self.k.shown(seq_len.div_ceil(self.block)), self.block)
+        self.budget.effective_params(seq_len)
     }
     fn needs_dense_reference(&self) -> bool {
         true
@@ -106,9 +101,9 @@ impl Method for OracleBlocks {
     fn select(&self, ctx: &SelectionContext<'_>) -> Result<Selection> {
         let w = ctx.workload;
         let (heads, seq, dim) = (w.heads(), w.seq_len(), w.head_dim());
-        let k = self.k.blocks(NAME, "k", seq, self.block)?;
+        let k = self.budget.blocks_on(NAME, seq)?;
         let (dense, lse_blocks) = dense_with_blocks(ctx, NAME)?;
-        let nb = num_blocks(seq, self.block);
+        let nb = num_blocks(seq, self.budget.block);
         let (fine, nfine) = (lse_blocks.block, lse_blocks.num_blocks);
         let lists: Vec<Vec<u32>> = (0..heads * nb)
             .into_par_iter()
@@ -116,11 +111,11 @@ impl Method for OracleBlocks {
                 let (h, qb) = (i / nb, i % nb);
                 let visible = if ctx.causal { qb + 1 } else { nb };
                 let mut mass = vec![0.0f64; visible];
-                for row in qb * self.block..((qb + 1) * self.block).min(seq) {
+                for row in qb * self.budget.block..((qb + 1) * self.budget.block).min(seq) {
                     let lse = dense.lse[h * seq + row];
                     let values = &lse_blocks.values[(h * seq + row) * nfine..(h * seq + row + 1) * nfine];
                     for (fb, &v) in values.iter().enumerate() {
-                        let kb = fb * fine / self.block;
+                        let kb = fb * fine / self.budget.block;
                         if kb < visible && v != f32::NEG_INFINITY {
                             mass[kb] += (v as f64 - lse).exp();
                         }
@@ -131,7 +126,7 @@ impl Method for OracleBlocks {
             .collect();
         let kept: usize = lists.iter().map(Vec::len).sum();
         Ok(Selection {
-            mask: Mask::BlockSparse(BlockSparseMask::new(heads, seq, self.block, ctx.causal, lists)?),
+            mask: Mask::BlockSparse(BlockSparseMask::new(heads, seq, self.budget.block, ctx.causal, lists)?),
             estimation: cost::exact_scores(heads, seq, dim, attended_pairs(heads, seq, ctx.causal), kept),
         })
     }
