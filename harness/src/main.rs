@@ -37,6 +37,8 @@ enum Command {
     /// A BDWP N:M sparse training step on the accelerator model: cycles, stalls, DRAM and energy per layer
     /// and pass, and the speedup over dense training on the same hardware.
     Simulate(commands::simulate::SimulateArgs),
+    /// A paper's published figures beside ours (measured or predicted), with the ratio and sources.
+    Reproduce(commands::reproduce::ReproduceArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         Some(Command::Workloads(args)) => commands::workloads::run(args),
         Some(Command::Bench(args)) => commands::bench::run(args),
         Some(Command::Simulate(args)) => commands::simulate::run(args),
+        Some(Command::Reproduce(args)) => commands::reproduce::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

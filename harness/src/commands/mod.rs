@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod methods;
 pub mod recall;
+pub mod reproduce;
 pub mod run;
 pub mod simulate;
 pub mod tasks;
