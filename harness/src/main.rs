@@ -1,9 +1,12 @@
 //! The `sparselab` command line.
 
 mod commands;
+mod compare;
 mod output;
+mod pareto;
 mod plot;
 mod provenance;
+mod shard;
 mod study;
 mod synthetic_args;
 
@@ -39,6 +42,8 @@ enum Command {
     Simulate(commands::simulate::SimulateArgs),
     /// A paper's published figures beside ours (measured or predicted), with the ratio and sources.
     Reproduce(commands::reproduce::ReproduceArgs),
+    /// What-if sweeps: vary the hardware (accelerator model) and see how each speedup moves.
+    Sweep(commands::sweep::SweepArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,7 +57,10 @@ fn main() -> ExitCode {
         Some(Command::Workloads(args)) => commands::workloads::run(args),
         Some(Command::Bench(args)) => commands::bench::run(args),
         Some(Command::Simulate(args)) => commands::simulate::run(args),
+        Some(Command::Compare(args)) => commands::compare::run(args),
+        Some(Command::Merge(args)) => commands::merge::run(args),
         Some(Command::Reproduce(args)) => commands::reproduce::run(args),
+        Some(Command::Sweep(args)) => commands::sweep::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
