@@ -28,30 +28,6 @@ struct SparseTiles {
     }
 };
 
-struct HeadPtrs {
-    const bf16_t* q;
-    const bf16_t* k;
-    const bf16_t* v;
-    bf16_t* o;
-    float* lse;
-};
-
-template <int D>
-__device__ __forceinline__ HeadPtrs head_ptrs(const bf16_t* Q, const bf16_t* K, const bf16_t* V, bf16_t* O,
-                                              float* LSE, int L, int heads, int kv_heads) {
-    const int bh = blockIdx.y;
-    const int b = bh / heads;
-    const int h = bh % heads;
-    const long long kvh = (long long)b * kv_heads + h / (heads / kv_heads);
-    HeadPtrs p;
-    p.q = Q + (long long)bh * L * D;
-    p.k = K + kvh * L * D;
-    p.v = V + kvh * L * D;
-    p.o = O + (long long)bh * L * D;
-    p.lse = LSE + (long long)bh * L;
-    return p;
-}
-
 template <int D, int WARPS, int MT, bool CAUSAL>
 __device__ __forceinline__ void dense_fwd(const bf16_t* Q, const bf16_t* K, const bf16_t* V, bf16_t* O, float* LSE,
                                           int L, int heads, int kv_heads, float scale_log2) {

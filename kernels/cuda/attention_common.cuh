@@ -1,8 +1,9 @@
 // Shared pieces of the attention kernels: bf16 tensor-core tiles (mma.sync
 // m16n8k16 fed by ldmatrix), cp.async tile loads into swizzled shared memory,
 // masking and the online softmax. Every forward kernel (dense, block-sparse,
-// later vertical-slash and streaming) is `attn_fwd_tiles` with a different
-// enumerator of key tiles, so they differ only in which 64-key tiles they visit.
+// vertical-slash, streaming) is `attn_fwd_keys` with a different key source, so
+// they differ only in which 64-key tiles they visit (contiguous or gathered) and
+// which keys of a tile each row keeps.
 //
 // Layouts: Q/O [batch*heads, L, D], K/V [batch*kv_heads, L, D], row-major bf16;
 // LSE [batch*heads, L] fp32, natural log. No CUDA headers are needed: bf16 is
@@ -77,17 +78,42 @@ __device__ __forceinline__ void load_tile(bf16_t* s, const bf16_t* g, int row0, 
     }
 }
 
-// The forward pass of one block of BM = 16 * MT * WARPS query rows over the key
-// tiles that `tiles` enumerates (tiles.count(), tiles.start(t) = first key of tile
-// t, a multiple of 64). Each warp owns MT slabs of 16 query rows; with MT = 2 every
-// K/V fragment read from shared memory feeds two matrix products, halving the
-// shared-memory traffic per FLOP. K and V tiles alternate in shared memory so the
-// load of one overlaps the matrix products of the other.
-template <int D, int WARPS, int MT, bool CAUSAL, class Tiles>
-__device__ __forceinline__ void attn_fwd_tiles(const bf16_t* __restrict__ q, const bf16_t* __restrict__ k,
-                                               const bf16_t* __restrict__ v, bf16_t* __restrict__ o,
-                                               float* __restrict__ lse, int L, int q0, float scale_log2,
-                                               const Tiles& tiles) {
+// Loads ROWS key rows gathered by index (`rows[r]` for r < n) into a swizzled shared
+// tile; rows r >= n (padding of the last group) and indices at or past L are zero-filled.
+template <int ROWS, int D, int NT>
+__device__ __forceinline__ void load_rows_gather(bf16_t* s, const bf16_t* g, const int* rows, int n, int L,
+                                                 int tid) {
+    constexpr int CHUNKS = D / 8;
+#pragma unroll
+    for (int c = tid; c < ROWS * CHUNKS; c += NT) {
+        const int r = c / CHUNKS;
+        const int ch = c % CHUNKS;
+        const int key = r < n ? rows[r] : L;
+        const bool ok = key >= 0 && key < L;
+        const bf16_t* src = ok ? g + (long long)key * D + ch * 8 : g;
+        cp_async16(smem_addr(s + swz<D>(r, ch * 8)), src, ok);
+    }
+}
+
+// The forward pass of one block of BM = 16 * MT * WARPS query rows over the
+// 64-key tiles that `keys` enumerates. A key source provides:
+//   count()                          number of tiles;
+//   tile(t)                          a small descriptor of tile t (Tile type);
+//   load<ROWS, D, NT>(s, g, tile, L, tid)  cp.async of the tile's ROWS key rows of g
+//                                    into a swizzled shared tile (missing rows zero-filled);
+//   needs_mask(tile, row_lo, row_hi, L)   false when every row in [row_lo, row_hi]
+//                                    keeps every column of the tile (the fast path);
+//   key(tile, j)                     the key index of column j (>= L for padding);
+//   keep(row, key, L)                whether query `row` keeps `key`.
+// Each warp owns MT slabs of 16 query rows; with MT = 2 every K/V fragment read
+// from shared memory feeds two matrix products, halving the shared-memory traffic
+// per FLOP. K and V tiles alternate in shared memory so the load of one overlaps
+// the matrix products of the other.
+template <int D, int WARPS, int MT, class Keys>
+__device__ __forceinline__ void attn_fwd_keys(const bf16_t* __restrict__ q, const bf16_t* __restrict__ k,
+                                              const bf16_t* __restrict__ v, bf16_t* __restrict__ o,
+                                              float* __restrict__ lse, int L, int q0, float scale_log2,
+                                              const Keys& keys) {
     constexpr int BM = 16 * MT * WARPS;
     constexpr int BN = 64;
     constexpr int NT = 32 * WARPS;
@@ -99,10 +125,10 @@ __device__ __forceinline__ void attn_fwd_tiles(const bf16_t* __restrict__ q, con
     const int tid = threadIdx.x;
     const int warp = tid >> 5;
     const int lane = tid & 31;
-    const int n_tiles = tiles.count();
+    const int n_tiles = keys.count();
 
     load_tile<BM, D, NT>(sQ, q, q0, L, tid);
-    if (n_tiles > 0) load_tile<BN, D, NT>(sK, k, tiles.start(0), L, tid);
+    if (n_tiles > 0) keys.template load<BN, D, NT>(sK, k, keys.tile(0), L, tid);
     cp_async_commit();
 
     float acc[MT][D / 8][4];
@@ -119,10 +145,10 @@ __device__ __forceinline__ void attn_fwd_tiles(const bf16_t* __restrict__ q, con
     const int r_lo = warp_row0 + (lane >> 2);  // row of slab m, half i: r_lo + 16 * m + 8 * i
 
     for (int t = 0; t < n_tiles; ++t) {
-        const int k0 = tiles.start(t);
+        const auto tile = keys.tile(t);
         cp_async_wait_all();
         __syncthreads();
-        load_tile<BN, D, NT>(sV, v, k0, L, tid);
+        keys.template load<BN, D, NT>(sV, v, tile, L, tid);
         cp_async_commit();
 
         float s[MT][BN / 8][4];
@@ -152,20 +178,22 @@ __device__ __forceinline__ void attn_fwd_tiles(const bf16_t* __restrict__ q, con
             }
         }
 
-        // Mask keys past the sequence end and, when causal, keys after the query.
-        const bool ragged = k0 + BN > L;
-        const bool diag = CAUSAL && (k0 + BN - 1 > warp_row0);
-        if (ragged || diag) {
+        // Mask what the key source drops: padding, keys past the sequence end, and
+        // (causal, sink/window) keys the row does not keep.
+        if (keys.needs_mask(tile, warp_row0, warp_row0 + 16 * MT - 1, L)) {
 #pragma unroll
-            for (int m = 0; m < MT; ++m)
+            for (int n = 0; n < BN / 8; ++n)
 #pragma unroll
-                for (int n = 0; n < BN / 8; ++n)
+                for (int c = 0; c < 2; ++c) {
+                    const int col = keys.key(tile, n * 8 + (lane & 3) * 2 + c);
 #pragma unroll
-                    for (int e = 0; e < 4; ++e) {
-                        const int col = k0 + n * 8 + (lane & 3) * 2 + (e & 1);
-                        const int row = r_lo + m * 16 + (e >> 1) * 8;
-                        if (col >= L || (CAUSAL && col > row)) s[m][n][e] = SL_NEG_INF;
-                    }
+                    for (int m = 0; m < MT; ++m)
+#pragma unroll
+                        for (int i = 0; i < 2; ++i) {
+                            const int row = r_lo + m * 16 + i * 8;
+                            if (!keys.keep(row, col, L)) s[m][n][2 * i + c] = SL_NEG_INF;
+                        }
+                }
         }
 
         // Online softmax in base 2 (scores scaled by log2(e) / sqrt(D)); P packed to bf16.
@@ -211,7 +239,7 @@ __device__ __forceinline__ void attn_fwd_tiles(const bf16_t* __restrict__ q, con
         cp_async_wait_all();
         __syncthreads();
         if (t + 1 < n_tiles) {
-            load_tile<BN, D, NT>(sK, k, tiles.start(t + 1), L, tid);
+            keys.template load<BN, D, NT>(sK, k, keys.tile(t + 1), L, tid);
             cp_async_commit();
         }
 
@@ -254,6 +282,62 @@ __device__ __forceinline__ void attn_fwd_tiles(const bf16_t* __restrict__ q, con
             }
         }
     }
+}
+
+// Key tiles given by their first key (`tiles.count()`, `tiles.start(t)`), computed
+// whole except for keys past the sequence end and, when CAUSAL, keys after the query.
+template <bool CAUSAL, class Tiles>
+struct ContiguousKeys {
+    const Tiles& tiles;
+    typedef int Tile;  // first key of the tile
+    __device__ __forceinline__ int count() const { return tiles.count(); }
+    __device__ __forceinline__ Tile tile(int t) const { return tiles.start(t); }
+    template <int ROWS, int D, int NT>
+    __device__ __forceinline__ void load(bf16_t* s, const bf16_t* g, Tile k0, int L, int tid) const {
+        load_tile<ROWS, D, NT>(s, g, k0, L, tid);
+    }
+    __device__ __forceinline__ bool needs_mask(Tile k0, int row_lo, int /*row_hi*/, int L) const {
+        return k0 + 64 > L || (CAUSAL && k0 + 63 > row_lo);
+    }
+    __device__ __forceinline__ int key(Tile k0, int j) const { return k0 + j; }
+    __device__ __forceinline__ bool keep(int row, int key, int L) const { return key < L && (!CAUSAL || key <= row); }
+};
+
+// attn_fwd_keys over contiguous 64-key tiles starting at tiles.start(t) (dense and
+// block-sparse kernels).
+template <int D, int WARPS, int MT, bool CAUSAL, class Tiles>
+__device__ __forceinline__ void attn_fwd_tiles(const bf16_t* __restrict__ q, const bf16_t* __restrict__ k,
+                                               const bf16_t* __restrict__ v, bf16_t* __restrict__ o,
+                                               float* __restrict__ lse, int L, int q0, float scale_log2,
+                                               const Tiles& tiles) {
+    const ContiguousKeys<CAUSAL, Tiles> keys{tiles};
+    attn_fwd_keys<D, WARPS, MT>(q, k, v, o, lse, L, q0, scale_log2, keys);
+}
+
+// Per-(batch, head) base pointers of one block: grid y = batch * heads + head; K/V
+// of the head's kv head (GQA: heads / kv_heads query heads share one).
+struct HeadPtrs {
+    const bf16_t* q;
+    const bf16_t* k;
+    const bf16_t* v;
+    bf16_t* o;
+    float* lse;
+};
+
+template <int D>
+__device__ __forceinline__ HeadPtrs head_ptrs(const bf16_t* Q, const bf16_t* K, const bf16_t* V, bf16_t* O,
+                                              float* LSE, int L, int heads, int kv_heads) {
+    const int bh = blockIdx.y;
+    const int b = bh / heads;
+    const int h = bh % heads;
+    const long long kvh = (long long)b * kv_heads + h / (heads / kv_heads);
+    HeadPtrs p;
+    p.q = Q + (long long)bh * L * D;
+    p.k = K + kvh * L * D;
+    p.v = V + kvh * L * D;
+    p.o = O + (long long)bh * L * D;
+    p.lse = LSE + (long long)bh * L;
+    return p;
 }
 
 // Shared memory bytes of one block: Q tile, one K tile, one V tile.

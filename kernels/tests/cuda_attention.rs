@@ -4,7 +4,7 @@
 //! On a GPU machine: `cargo test -p sparselab-kernels --test cuda_attention -- --nocapture`.
 
 use sparselab_kernels::cuda::{gpu_attention, Gpu, TileConfig};
-use sparselab_kernels::mask::{BlockSparseMask, DenseMask, Mask};
+use sparselab_kernels::mask::{BlockSparseMask, DenseMask, Mask, StreamingMask, VerticalSlashMask};
 use sparselab_kernels::metrics::output_relative_error;
 use sparselab_kernels::reference::{attention, Precision, ReferenceOptions};
 use sparselab_kernels::KernelError;
@@ -132,6 +132,75 @@ fn block_sparse_matches_reference() {
                     // A tile whose rows differ from the block falls back to TileConfig::for_rows.
                     check(&gpu, &w, &mask, tile, &label);
                 }
+            }
+        }
+    }
+}
+
+/// Random vertical columns and slash offsets per head: `nv` columns and `ns` offsets
+/// drawn uniformly below `seq` (duplicates merge), the main diagonal included only
+/// when `with_diagonal` (without it, rows before the smallest offset and column can
+/// keep nothing: empty rows).
+fn random_vs_mask(seed: u64, heads: usize, seq: usize, nv: usize, ns: usize, with_diagonal: bool) -> Mask {
+    let mut rng = SeededRng::new(seed, 13);
+    let mut draw = |n: usize| -> Vec<u32> { (0..n).map(|_| (rng.uniform() * seq as f64) as u32).collect() };
+    let verticals: Vec<Vec<u32>> = (0..heads).map(|_| draw(nv)).collect();
+    let slashes: Vec<Vec<u32>> = (0..heads)
+        .map(|_| {
+            let mut s = draw(ns);
+            if with_diagonal {
+                s.push(0);
+            }
+            s
+        })
+        .collect();
+    Mask::VerticalSlash(VerticalSlashMask::new(heads, seq, verticals, slashes).unwrap())
+}
+
+#[test]
+fn vertical_slash_matches_reference() {
+    let Some(gpu) = gpu_or_skip() else { return };
+    // (heads, kv_heads, seq, dim): multiples of 64 and ragged tails, GQA 1/4/8, D 64/128.
+    let shapes = [
+        (4, 4, 128, 64),
+        (4, 1, 200, 64),
+        (8, 2, 257, 128),
+        (8, 1, 333, 128),
+        (2, 2, 1, 64),
+        (4, 4, 1000, 128),
+    ];
+    let mut seed = 300;
+    for &(h, kvh, l, d) in &shapes {
+        // (verticals, slashes, main diagonal): sparse with empty rows, medium, nearly dense.
+        for (nv, ns, diag) in [(3, 2, false), (20, 10, true), (l / 2 + 1, l / 2 + 1, true)] {
+            seed += 1;
+            let w = workload(seed, h, kvh, l, d);
+            let mask = random_vs_mask(seed, h, l, nv, ns, diag);
+            let label = format!(
+                "vs h{h} kv{kvh} L{l} D{d} v{nv} s{ns} diag={diag} density={:.3}",
+                mask.density()
+            );
+            check(&gpu, &w, &mask, TileConfig::W4M2, &label);
+        }
+    }
+}
+
+#[test]
+fn streaming_matches_reference() {
+    let Some(gpu) = gpu_or_skip() else { return };
+    let shapes = [(4, 4, 128, 64), (4, 1, 300, 64), (8, 2, 257, 128), (8, 1, 777, 128)];
+    let mut seed = 500;
+    for &(h, kvh, l, d) in &shapes {
+        for (sink, window) in [(0, 1), (4, 16), (64, 64), (100, 130), (1, l)] {
+            for tile in [TileConfig::W4, TileConfig::W8] {
+                seed += 1;
+                let w = workload(seed, h, kvh, l, d);
+                let mask = Mask::Streaming(StreamingMask::new(h, l, sink, window).unwrap());
+                let label = format!(
+                    "streaming h{h} kv{kvh} L{l} D{d} sink{sink} window{window} tile={}",
+                    tile.label()
+                );
+                check(&gpu, &w, &mask, tile, &label);
             }
         }
     }

@@ -3,11 +3,11 @@
 //! GPU) and the only code that launches them.
 
 use super::device::{driver_err, Gpu};
-use super::sources::ATTENTION;
+use super::sources::{KernelSource, ATTENTION};
 use crate::error::{KernelError, Result};
-use crate::mask::{BlockSparseMask, Mask, MaskFormat};
+use crate::mask::{BlockSparseMask, KeyPlan, Mask, MaskFormat, REFERENCE_TILE};
 use crate::reference::AttentionOutput;
-use cudarc::driver::{sys, CudaFunction, CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{sys, CudaFunction, CudaSlice, LaunchArgs, LaunchConfig, PushKernelArg};
 use half::bf16;
 use sparselab_workloads::{HeadTensor, Workload};
 
@@ -202,6 +202,47 @@ pub fn block_csr(mask: &BlockSparseMask) -> (Vec<u32>, Vec<u32>) {
     (offsets, blocks)
 }
 
+/// The kernel arguments a sparse format adds between `LSE` and `L` in every
+/// attention kernel's signature (e.g. the CSR arrays of a block mask). Each
+/// format's launcher implements it for its device-side index.
+pub trait MaskArgs {
+    /// Pushes the arguments, in the kernel's order.
+    fn push<'a>(&'a self, b: &mut LaunchArgs<'a>);
+}
+
+/// A block mask in CSR form on the device: offsets `[heads * query blocks + 1]`, key
+/// blocks, and the key block size (64 or 128).
+pub struct BlockCsrArgs {
+    /// Row starts into `blocks`.
+    pub offsets: CudaSlice<u32>,
+    /// Key block indices, sorted per row.
+    pub blocks: CudaSlice<u32>,
+    /// Keys per block.
+    pub kblock: i32,
+}
+
+impl MaskArgs for BlockCsrArgs {
+    fn push<'a>(&'a self, b: &mut LaunchArgs<'a>) {
+        b.arg(&self.offsets).arg(&self.blocks).arg(&self.kblock);
+    }
+}
+
+impl BlockCsrArgs {
+    /// Uploads `mask` in CSR form.
+    pub fn upload(gpu: &Gpu, mask: &BlockSparseMask) -> Result<Self> {
+        let (offsets, mut blocks) = block_csr(mask);
+        if blocks.is_empty() {
+            blocks.push(0); // a zero-length allocation is not allowed; never read
+        }
+        let s = gpu.stream();
+        Ok(Self {
+            offsets: s.clone_htod(&offsets).map_err(driver_err("cuMemcpyHtoD"))?,
+            blocks: s.clone_htod(&blocks).map_err(driver_err("cuMemcpyHtoD"))?,
+            kblock: mask.block() as i32,
+        })
+    }
+}
+
 /// Device buffers and the compiled function of one attention shape: upload once,
 /// launch (or time) many times, read back.
 pub struct AttentionRun<'g> {
@@ -214,7 +255,7 @@ pub struct AttentionRun<'g> {
     v: CudaSlice<u16>,
     o: CudaSlice<u16>,
     lse: CudaSlice<f32>,
-    csr: Option<(CudaSlice<u32>, CudaSlice<u32>, i32)>,
+    mask_args: Option<Box<dyn MaskArgs>>,
 }
 
 impl<'g> AttentionRun<'g> {
@@ -233,17 +274,6 @@ impl<'g> AttentionRun<'g> {
             Some(m) => SparseLayout::Block { block: m.block() },
         };
         let plan = plan_launch(&params, layout)?;
-        let nq = params.heads * params.seq_len * params.head_dim;
-        let nkv = params.kv_heads * params.seq_len * params.head_dim;
-        for (name, len, want) in [("q", q.len(), nq), ("k", k.len(), nkv), ("v", v.len(), nkv)] {
-            if len != want {
-                return Err(KernelError::Unsupported {
-                    param: "tensor length",
-                    value: format!("{name}: {len}"),
-                    expected: format!("{want} elements"),
-                });
-            }
-        }
         if let Some(m) = sparse {
             if m.heads() != params.heads || m.seq_len() != params.seq_len || m.causal() != params.causal {
                 return Err(KernelError::MaskMismatch {
@@ -259,7 +289,40 @@ impl<'g> AttentionRun<'g> {
                 });
             }
         }
-        let func = gpu.function(&ATTENTION, &plan.kernel)?;
+        let args = match sparse {
+            None => None,
+            Some(m) => Some(Box::new(BlockCsrArgs::upload(gpu, m)?) as Box<dyn MaskArgs>),
+        };
+        Self::with_plan(gpu, params, plan, &ATTENTION, q, k, v, args)
+    }
+
+    /// Uploads bf16 Q/K/V for the kernel `plan.kernel` of `source`, which takes
+    /// `mask_args` between `LSE` and `L` (none for dense). The other launchers
+    /// (vertical-slash, streaming) build their plan and arguments and call this.
+    #[allow(clippy::too_many_arguments)]
+    pub fn with_plan(
+        gpu: &'g Gpu,
+        params: AttentionParams,
+        plan: LaunchPlan,
+        source: &KernelSource,
+        q: &[u16],
+        k: &[u16],
+        v: &[u16],
+        mask_args: Option<Box<dyn MaskArgs>>,
+    ) -> Result<Self> {
+        params.validate()?;
+        let nq = params.heads * params.seq_len * params.head_dim;
+        let nkv = params.kv_heads * params.seq_len * params.head_dim;
+        for (name, len, want) in [("q", q.len(), nq), ("k", k.len(), nkv), ("v", v.len(), nkv)] {
+            if len != want {
+                return Err(KernelError::Unsupported {
+                    param: "tensor length",
+                    value: format!("{name}: {len}"),
+                    expected: format!("{want} elements"),
+                });
+            }
+        }
+        let func = gpu.function(source, &plan.kernel)?;
         func.set_attribute(
             sys::CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
             plan.shared_bytes as i32,
@@ -272,18 +335,6 @@ impl<'g> AttentionRun<'g> {
         let lse = s
             .alloc_zeros::<f32>(params.heads * params.seq_len)
             .map_err(driver_err("cuMemAlloc"))?;
-        let csr = match sparse {
-            None => None,
-            Some(m) => {
-                let (offsets, mut blocks) = block_csr(m);
-                if blocks.is_empty() {
-                    blocks.push(0); // a zero-length allocation is not allowed; never read
-                }
-                let off = s.clone_htod(&offsets).map_err(driver_err("cuMemcpyHtoD"))?;
-                let blk = s.clone_htod(&blocks).map_err(driver_err("cuMemcpyHtoD"))?;
-                Some((off, blk, m.block() as i32))
-            }
-        };
         Ok(Self {
             gpu,
             params,
@@ -294,13 +345,18 @@ impl<'g> AttentionRun<'g> {
             v,
             o,
             lse,
-            csr,
+            mask_args,
         })
     }
 
     /// The launch configuration in use.
     pub fn plan(&self) -> &LaunchPlan {
         &self.plan
+    }
+
+    /// The shape in use (the launchers may have picked the tile).
+    pub fn params(&self) -> &AttentionParams {
+        &self.params
     }
 
     /// Fills the outputs with NaN so a test sees any element the kernel did not write.
@@ -334,12 +390,12 @@ impl<'g> AttentionRun<'g> {
             .arg(&self.v)
             .arg(&mut self.o)
             .arg(&mut self.lse);
-        if let Some((off, blk, kblock)) = &self.csr {
-            b.arg(off).arg(blk).arg(kblock);
+        if let Some(args) = &self.mask_args {
+            args.push(&mut b);
         }
         b.arg(&l).arg(&heads).arg(&kv_heads).arg(&scale_log2);
-        // SAFETY: argument list matches the kernel signature in attention.cu (checked by
-        // the GPU tests); buffer sizes were checked in `new`.
+        // SAFETY: argument list matches the kernel signature of `plan.kernel` (checked by
+        // the GPU tests); buffer sizes were checked in `with_plan` and by the MaskArgs' builders.
         unsafe { b.launch(cfg) }.map_err(driver_err("cuLaunchKernel"))?;
         Ok(())
     }
@@ -375,12 +431,17 @@ impl<'g> AttentionRun<'g> {
     }
 }
 
-/// Keys each row keeps under `mask` (dense or block-sparse), `[heads, seq]`.
+/// Keys each row keeps under `mask`, `[heads, seq]`: closed forms for dense and
+/// block masks, the mask's own plan and keep rule for the other formats.
 fn kept_counts(mask: &Mask, heads: usize, l: usize) -> Vec<u32> {
     let mut kept = Vec::with_capacity(heads * l);
+    let mut plan = KeyPlan::default();
+    let mut keys = Vec::new();
     for h in 0..heads {
         for q in 0..l {
             let n = match mask {
+                Mask::Dense(_) if mask.causal() => q + 1,
+                Mask::Dense(_) => l,
                 Mask::BlockSparse(m) => m
                     .key_blocks(h, q / m.block())
                     .iter()
@@ -393,8 +454,15 @@ fn kept_counts(mask: &Mask, heads: usize, l: usize) -> Vec<u32> {
                         end.saturating_sub(start)
                     })
                     .sum(),
-                _ if mask.causal() => q + 1,
-                _ => l,
+                other => {
+                    if q % REFERENCE_TILE == 0 {
+                        plan.clear();
+                        other.plan_rows(h, q, (q + REFERENCE_TILE).min(l), &mut plan);
+                        keys.clear();
+                        plan.keys_into(&mut keys);
+                    }
+                    keys.iter().filter(|&&k| other.keeps(h, q, k as usize)).count()
+                }
             };
             kept.push(n as u32);
         }
@@ -402,31 +470,14 @@ fn kept_counts(mask: &Mask, heads: usize, l: usize) -> Vec<u32> {
     kept
 }
 
-/// Runs attention of `w` under `mask` (dense or block-sparse) on `gpu` with bf16
-/// inputs and fp32 accumulation; returns the CPU reference's output type. `tile`
-/// picks the dense kernel's block; for a block mask it is used when its rows equal
-/// the mask's block, else [`TileConfig::for_rows`] decides.
+/// Runs attention of `w` under `mask` on `gpu` with bf16 inputs and fp32
+/// accumulation; returns the CPU reference's output type. Dense, block-sparse,
+/// vertical-slash and streaming masks have kernels; other formats are an error.
+/// `tile` picks the dense and streaming kernels' block; for a block mask it is used
+/// when its rows equal the mask's block, else [`TileConfig::for_rows`] decides;
+/// vertical-slash always runs 64-row blocks (the format's).
 pub fn gpu_attention(gpu: &Gpu, w: &Workload, mask: &Mask, tile: TileConfig) -> Result<AttentionOutput> {
     mask.check_fits(w.heads(), w.seq_len(), mask.causal())?;
-    let (sparse, tile) = match mask {
-        Mask::Dense(_) => (None, tile),
-        Mask::BlockSparse(m) if tile.rows() == m.block() => (Some(m), tile),
-        Mask::BlockSparse(m) => {
-            let t = TileConfig::for_rows(m.block()).ok_or_else(|| KernelError::Unsupported {
-                param: "block",
-                value: m.block().to_string(),
-                expected: "64 or 128".to_string(),
-            })?;
-            (Some(m), t)
-        }
-        other => {
-            return Err(KernelError::Unsupported {
-                param: "mask format",
-                value: other.format_name().to_string(),
-                expected: "dense or block-sparse (the GPU kernels that exist so far)".to_string(),
-            })
-        }
-    };
     let params = AttentionParams {
         heads: w.heads(),
         kv_heads: w.kv_heads(),
@@ -440,7 +491,31 @@ pub fn gpu_attention(gpu: &Gpu, w: &Workload, mask: &Mask, tile: TileConfig) -> 
         to_bf16_bits(w.k().data()),
         to_bf16_bits(w.v().data()),
     );
-    let mut run = AttentionRun::new(gpu, params, &q, &k, &v, sparse)?;
+    let mut run = match mask {
+        Mask::Dense(_) => AttentionRun::new(gpu, params, &q, &k, &v, None)?,
+        Mask::BlockSparse(m) => {
+            let tile = if tile.rows() == m.block() {
+                tile
+            } else {
+                TileConfig::for_rows(m.block()).ok_or_else(|| KernelError::Unsupported {
+                    param: "block",
+                    value: m.block().to_string(),
+                    expected: "64 or 128".to_string(),
+                })?
+            };
+            AttentionRun::new(gpu, AttentionParams { tile, ..params }, &q, &k, &v, Some(m))?
+        }
+        Mask::VerticalSlash(m) => super::vertical_slash::vs_run(gpu, params, &q, &k, &v, m)?,
+        Mask::Streaming(m) => super::streaming::streaming_run(gpu, params, &q, &k, &v, m)?,
+        other => {
+            return Err(KernelError::Unsupported {
+                param: "mask format",
+                value: other.format_name().to_string(),
+                expected: "dense, block-sparse, vertical-slash or streaming (the formats with GPU kernels)".to_string(),
+            })
+        }
+    };
+    let params = run.params;
     run.poison_outputs()?;
     run.launch()?;
     let (out, lse) = run.read()?;

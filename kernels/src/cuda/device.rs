@@ -138,6 +138,26 @@ impl Gpu {
         Ok(module)
     }
 
+    /// Times `enqueue` (work it puts on [`Gpu::stream`]): `warmup` untimed calls, then
+    /// `iters` calls each between two CUDA events; milliseconds per call. Host work
+    /// inside `enqueue` overlaps the GPU's and is not timed unless it blocks.
+    pub fn time_ms(&self, warmup: usize, iters: usize, mut enqueue: impl FnMut() -> Result<()>) -> Result<Vec<f32>> {
+        for _ in 0..warmup {
+            enqueue()?;
+        }
+        let flags = Some(sys::CUevent_flags::CU_EVENT_DEFAULT);
+        let mut times = Vec::with_capacity(iters);
+        for _ in 0..iters {
+            let start = self.ctx.new_event(flags).map_err(driver_err("cuEventCreate"))?;
+            let end = self.ctx.new_event(flags).map_err(driver_err("cuEventCreate"))?;
+            start.record(&self.stream).map_err(driver_err("cuEventRecord"))?;
+            enqueue()?;
+            end.record(&self.stream).map_err(driver_err("cuEventRecord"))?;
+            times.push(start.elapsed_ms(&end).map_err(driver_err("cuEventElapsedTime"))?);
+        }
+        Ok(times)
+    }
+
     /// Function `name` of `source`.
     pub fn function(&self, source: &KernelSource, name: &str) -> Result<CudaFunction> {
         self.module(source)?

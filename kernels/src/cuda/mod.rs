@@ -7,16 +7,26 @@
 //! - [`device`]: [`Gpu`], the device handle (checks that the driver library is
 //!   present before the first call, so a machine without CUDA gets an error, not a panic);
 //! - [`attention`]: parameter checks, the launch configuration (a pure function) and
-//!   the only place that launches attention kernels; [`gpu_attention`] runs a
+//!   the run of every attention kernel; [`gpu_attention`] runs a
 //!   [`Workload`](sparselab_workloads::Workload) under a [`Mask`](crate::mask::Mask)
-//!   and returns the same [`AttentionOutput`](crate::reference::AttentionOutput) as the CPU reference.
+//!   and returns the same [`AttentionOutput`](crate::reference::AttentionOutput) as the CPU reference;
+//! - [`vertical_slash`], [`streaming`]: the launch plans and mask arguments of those kernels;
+//! - [`index`]: index building on the GPU (vertical-slash estimate and conversion,
+//!   pooled block top-k), timed apart from attention.
 
 pub mod attention;
 pub mod compile;
 pub mod device;
+pub mod index;
 pub mod sources;
+pub mod streaming;
+pub mod vertical_slash;
 
-pub use attention::{gpu_attention, plan_launch, AttentionParams, AttentionRun, LaunchPlan, SparseLayout, TileConfig};
+pub use attention::{
+    gpu_attention, plan_launch, AttentionParams, AttentionRun, BlockCsrArgs, LaunchPlan, MaskArgs, SparseLayout,
+    TileConfig,
+};
 pub use compile::{compile_cubin, nvrtc_available, nvrtc_version, Compiled};
 pub use device::Gpu;
+pub use index::{BlockTopKBuilder, VsIndexBuilder};
 pub use sources::{KernelSource, SOURCES};

@@ -18,8 +18,26 @@ pub const ATTENTION: KernelSource = KernelSource {
     text: include_str!("../../cuda/attention.cu"),
 };
 
+/// The vertical-slash attention forward kernel (MInference's format).
+pub const VERTICAL_SLASH: KernelSource = KernelSource {
+    name: "vertical_slash.cu",
+    text: include_str!("../../cuda/vertical_slash.cu"),
+};
+
+/// The streaming (sink + window) attention forward kernel.
+pub const STREAMING: KernelSource = KernelSource {
+    name: "streaming.cu",
+    text: include_str!("../../cuda/streaming.cu"),
+};
+
+/// Index building: vertical-slash estimation and conversion, pooled block top-k.
+pub const INDEX: KernelSource = KernelSource {
+    name: "index.cu",
+    text: include_str!("../../cuda/index.cu"),
+};
+
 /// Every kernel source; CI compiles each of them for sm_90a.
-pub const SOURCES: &[KernelSource] = &[ATTENTION];
+pub const SOURCES: &[KernelSource] = &[ATTENTION, VERTICAL_SLASH, STREAMING, INDEX];
 
 impl KernelSource {
     /// The source with each `#include "header"` of [`HEADERS`] replaced by the

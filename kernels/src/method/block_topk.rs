@@ -41,6 +41,13 @@ impl BlockTopK {
             budget: BlockBudget::from_params(p, NAME, 100, 64)?,
         })
     }
+
+    /// `(k, block)` used on `seq_len` tokens: key blocks kept per query block (a
+    /// default is capped to the blocks of the sequence) and tokens per block. The GPU
+    /// index builder reads it to select the same blocks.
+    pub fn budget_on(&self, seq_len: usize) -> Result<(usize, usize)> {
+        Ok((self.budget.blocks_on(NAME, seq_len)?, self.budget.block))
+    }
 }
 
 /// Pooled block scores of head `h`: `[nb, nb]`, `Q_pool K_pool^T` (unscaled;

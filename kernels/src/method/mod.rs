@@ -29,7 +29,7 @@ pub use oracle_blocks::OracleBlocks;
 pub use oracle_keys::OracleKeys;
 pub use params::{MethodSpec, Params};
 pub use registry::{all_default_methods, method_catalog, parse_method, parse_methods, MethodEntry};
-pub use vertical_slash::VerticalSlash;
+pub use vertical_slash::{VerticalSlash, FORCED_COLUMNS, FORCED_DIAGONALS, LAST_QUERIES};
 pub use xattention::XAttention;
 
 use crate::error::Result;

@@ -1,0 +1,83 @@
+// Vertical-slash attention forward over MInference's kernel format: for every
+// (head, 64-row query block), `blocks` = start keys of contiguous 64-key blocks
+// covering the slash diagonals (any offset, not only multiples of 64) and `cols` =
+// the remaining vertical columns, gathered 64 at a time into shared memory (the
+// last group padded and masked). Causal: keys after the query are masked inside
+// every tile. Same tile machinery as the dense kernel (sl::attn_fwd_keys).
+//
+// Index arrays (int32): for row = head * query_blocks + query_block,
+// blocks[blk_start[row] .. + blk_count[row]] and cols[col_start[row] .. + col_count[row]],
+// both sorted, disjoint, every key < L. The index is shared by every batch entry.
+// Grid: x = query block (heaviest first), y = batch * heads. Block: 4 warps x 16 rows.
+// Exported names: attn_fwd_vs_d{D}_w4_m1.
+#include "attention_common.cuh"
+
+namespace sl {
+
+// One tile of a vertical-slash row block: a contiguous block from k0 (n == 0), or
+// n (1..64) gathered columns cols[0..n).
+struct VsTile {
+    int k0;
+    int n;
+    const int* cols;
+};
+
+struct VsKeys {
+    const int* blocks;
+    int n_blocks;
+    const int* cols;
+    int n_cols;
+    typedef VsTile Tile;
+    __device__ __forceinline__ int count() const { return n_blocks + (n_cols + 63) / 64; }
+    __device__ __forceinline__ Tile tile(int t) const {
+        if (t < n_blocks) return VsTile{blocks[t], 0, nullptr};
+        const int g = (t - n_blocks) * 64;
+        return VsTile{0, min(64, n_cols - g), cols + g};
+    }
+    template <int ROWS, int D, int NT>
+    __device__ __forceinline__ void load(bf16_t* s, const bf16_t* g, const Tile& tile, int L, int tid) const {
+        if (tile.n == 0) {
+            load_tile<ROWS, D, NT>(s, g, tile.k0, L, tid);
+        } else {
+            load_rows_gather<ROWS, D, NT>(s, g, tile.cols, tile.n, L, tid);
+        }
+    }
+    __device__ __forceinline__ bool needs_mask(const Tile& tile, int row_lo, int /*row_hi*/, int L) const {
+        return tile.n != 0 || tile.k0 + 64 > L || tile.k0 + 63 > row_lo;
+    }
+    __device__ __forceinline__ int key(const Tile& tile, int j) const {
+        if (tile.n == 0) return tile.k0 + j;
+        return j < tile.n ? tile.cols[j] : 0x7fffffff;
+    }
+    __device__ __forceinline__ bool keep(int row, int key, int L) const { return key < L && key <= row; }
+};
+
+template <int D, int WARPS, int MT>
+__device__ __forceinline__ void vs_fwd(const bf16_t* Q, const bf16_t* K, const bf16_t* V, bf16_t* O, float* LSE,
+                                       const int* blk_start, const int* blk_count, const int* blocks,
+                                       const int* col_start, const int* col_count, const int* cols, int L,
+                                       int heads, int kv_heads, float scale_log2) {
+    constexpr int BM = 16 * MT * WARPS;
+    const int qb = gridDim.x - 1 - blockIdx.x;
+    const int q0 = qb * BM;
+    const HeadPtrs p = head_ptrs<D>(Q, K, V, O, LSE, L, heads, kv_heads);
+    const int h = blockIdx.y % heads;
+    const int row = h * gridDim.x + qb;
+    const VsKeys keys{blocks + blk_start[row], blk_count[row], cols + col_start[row], col_count[row]};
+    attn_fwd_keys<D, WARPS, MT>(p.q, p.k, p.v, p.o, p.lse, L, q0, scale_log2, keys);
+}
+
+}  // namespace sl
+
+#define SL_VS(D, W, M)                                                                                          \
+    extern "C" __global__ void __launch_bounds__(32 * W) attn_fwd_vs_d##D##_w##W##_m##M(                        \
+        const bf16_t* Q, const bf16_t* K, const bf16_t* V, bf16_t* O, float* LSE, const int* blk_start,          \
+        const int* blk_count, const int* blocks, const int* col_start, const int* col_count, const int* cols,   \
+        int L, int heads, int kv_heads, float scale_log2) {                                                     \
+        sl::vs_fwd<D, W, M>(Q, K, V, O, LSE, blk_start, blk_count, blocks, col_start, col_count, cols, L, heads, \
+                            kv_heads, scale_log2);                                                              \
+    }
+
+// The format's query block is 64 rows: 4 warps of 16 rows.
+SL_VS(64, 4, 1)
+SL_VS(128, 4, 1)
