@@ -1,0 +1,115 @@
+//! Attention kernel implementations as the roofline sees them: tile shape, how many thread blocks
+//! an SM holds, and fixed per-block costs. Their achieved efficiency is data in the presets
+//! (`[kernels.NAME]`), because it differs by card.
+
+use super::hardware::GpuPreset;
+use super::work::{AttentionShape, TileShape};
+use crate::error::{Result, SimulatorError};
+
+/// One attention kernel implementation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KernelSpec {
+    /// Name used on the command line and in presets' `[kernels.NAME]`.
+    pub name: &'static str,
+    /// What it is.
+    pub summary: &'static str,
+    /// Query rows per thread block and keys per tile.
+    pub tile: TileShape,
+    /// Blocks an SM holds at most (register-limited); shared memory may allow fewer.
+    pub max_blocks_per_sm: u64,
+    /// Fixed cost of a thread block (Q load, epilogue, lse), in tile-equivalents; only in `predicted_ms`.
+    pub block_overhead_tiles: f64,
+}
+
+/// The kernels the model knows.
+pub const KERNELS: [KernelSpec; 4] = [
+    KernelSpec {
+        name: "fa2",
+        summary: "FlashAttention-2 (PyTorch SDPA flash): 128x64 tiles, 4 warps, 2 blocks/SM",
+        tile: TileShape { q: 128, k: 64 },
+        max_blocks_per_sm: 2,
+        block_overhead_tiles: 1.0,
+    },
+    KernelSpec {
+        name: "cudnn",
+        summary: "FA3-class Hopper kernel (cuDNN SDPA): 128x128 tiles, warp-specialised, 1 block/SM",
+        tile: TileShape { q: 128, k: 128 },
+        max_blocks_per_sm: 1,
+        block_overhead_tiles: 1.0,
+    },
+    KernelSpec {
+        name: "minference",
+        summary: "MInference's Triton kernels (vertical-slash, block-sparse, A-shape): 64x64 tiles",
+        tile: TileShape { q: 64, k: 64 },
+        max_blocks_per_sm: 4,
+        block_overhead_tiles: 1.0,
+    },
+    KernelSpec {
+        name: "sparselab",
+        summary: "sparselab's CUDA kernels (kernels/cuda/attention.cu, w4m2): 128x64 tiles, 2 blocks/SM",
+        tile: TileShape { q: 128, k: 64 },
+        max_blocks_per_sm: 2,
+        // results/gpu-attention-h100-2026-11-23: block-sparse at 5% and 10% density take 2.4-2.6
+        // tile-times per query block more than density x dense.
+        block_overhead_tiles: 2.5,
+    },
+];
+
+impl KernelSpec {
+    /// The kernel called `name`.
+    pub fn by_name(name: &str) -> Result<Self> {
+        KERNELS.iter().find(|k| k.name == name).copied().ok_or_else(|| {
+            SimulatorError::bad_workload(
+                "kernel",
+                name,
+                format!(
+                    "one of {}",
+                    KERNELS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
+                ),
+            )
+        })
+    }
+
+    /// The same kernel with another tile (block-sparse kernels run the mask's block).
+    pub fn with_tile(self, tile: TileShape) -> Self {
+        Self { tile, ..self }
+    }
+
+    /// Shared memory of one block: a Q tile and one K and one V tile, bytes.
+    pub fn smem_per_block(&self, shape: &AttentionShape) -> u64 {
+        (self.tile.q + 2 * self.tile.k) * shape.head_dim * shape.dtype_bytes
+    }
+
+    /// Blocks resident per SM: the register limit, or fewer when shared memory runs out (at least 1).
+    pub fn blocks_per_sm(&self, shape: &AttentionShape, preset: &GpuPreset) -> u64 {
+        let by_smem = preset.smem_per_sm / self.smem_per_block(shape).max(1);
+        by_smem.clamp(1, self.max_blocks_per_sm)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn occupancy_is_limited_by_shared_memory() {
+        let h100 = GpuPreset::load("h100").unwrap();
+        let shape = AttentionShape {
+            seq_len: 4096,
+            heads: 32,
+            kv_heads: 8,
+            head_dim: 128,
+            causal: true,
+            dtype_bytes: 2,
+        };
+        let mi = KernelSpec::by_name("minference").unwrap();
+        // (64 + 128) x 128 x 2 = 48 KiB per block; 228 KiB hold 4.
+        assert_eq!(mi.smem_per_block(&shape), 49152);
+        assert_eq!(mi.blocks_per_sm(&shape, &h100), 4);
+        let mut small = h100.clone();
+        small.smem_per_sm = 100_000;
+        assert_eq!(mi.blocks_per_sm(&shape, &small), 2);
+        let e = KernelSpec::by_name("fa9").unwrap_err().to_string();
+        assert!(e.contains("fa9") && e.contains("fa2"), "{e}");
+    }
+}
