@@ -40,6 +40,15 @@ impl AShape {
         p.finish(&Self::PARAMS)?;
         Self::with_budgets(sink, local)
     }
+
+    /// `(sink, local)` used on `seq_len` tokens (defaults capped to the sequence; a
+    /// given budget above it is an error). The GPU bench builds its streaming mask from it.
+    pub fn budgets_on(&self, seq_len: usize) -> Result<(usize, usize)> {
+        Ok((
+            self.sink.tokens(NAME, "sink", seq_len)?,
+            self.local.tokens(NAME, "local", seq_len)?,
+        ))
+    }
 }
 
 impl Method for AShape {
