@@ -1,5 +1,6 @@
 //! The main job (`sparselab run`, also `sparselab` alone) at a tiny size: it
-//! prints the table and writes the run folder.
+//! prints the table with Pareto marks and writes the run folder (CSV, report,
+//! recall-versus-speedup charts as SVG and PNG); its shards merge to the same CSV.
 
 mod common;
 
@@ -27,11 +28,80 @@ fn default_study_writes_run_folder() {
         stdout.contains("oracle-keys") && stdout.contains("vertical-slash"),
         "{stdout}"
     );
+    assert!(stdout.contains("| pareto") && stdout.contains("| *"), "{stdout}");
     let csv = std::fs::read_to_string(dir.join("recall.csv")).expect("recall.csv");
     assert_eq!(csv.lines().count(), 1 + 15, "{csv}");
-    assert!(csv.lines().nth(1).unwrap().starts_with("synthetic:llama-like,dense,"));
+    assert!(csv.lines().nth(1).unwrap().starts_with("0,synthetic:llama-like,dense,"));
+    let rows = common::read_csv(&dir.join("recall.csv"));
+    let dense = &rows[0];
+    assert_eq!(dense["work_speedup"], "1.0");
+    assert_eq!(
+        dense["pareto"], "true",
+        "nothing beats dense's recall of 1 at equal or more speed"
+    );
+    assert!(rows.iter().any(|r| r["pareto"] == "false"));
     let report = std::fs::read_to_string(dir.join("report.md")).expect("report.md");
     assert!(report.contains("| method") && report.contains("300 tokens"), "{report}");
+    assert!(report.contains("(recall-vs-speedup-300.svg)"), "{report}");
+
+    let svg = std::fs::read_to_string(dir.join("recall-vs-speedup-300.svg")).expect("chart SVG");
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert_eq!(svg.matches('<').count(), svg.matches('>').count(), "balanced tags");
+    let methods: std::collections::BTreeSet<&str> = rows.iter().map(|r| r["method"].as_str()).collect();
+    assert_eq!(svg.matches("<path ").count(), methods.len(), "one line per method");
+    for m in &methods {
+        assert!(svg.contains(&format!(">{m}</text>")), "legend names {m}");
+    }
+    let png = std::fs::read(dir.join("recall-vs-speedup-300.png")).expect("chart PNG");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert_eq!(&png[12..16], b"IHDR");
+    let width = u32::from_be_bytes([png[16], png[17], png[18], png[19]]);
+    let height = u32::from_be_bytes([png[20], png[21], png[22], png[23]]);
+    let svg_size = format!(r#"width="{width}" height="{height}""#);
+    assert!(svg.contains(&svg_size), "PNG {width}x{height} matches the SVG");
+    assert!(width >= 400 && height >= 300);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn shards_of_the_study_merge_to_the_whole() {
+    let dir = common::temp_dir("run-cli", "shards");
+    let run = |name: &str, shard: &str| {
+        let out = dir.join(name);
+        let o = sparselab(&[
+            "run",
+            "--seq-len",
+            "128,192",
+            "--heads",
+            "1",
+            "--head-dim",
+            "32",
+            "--methods",
+            "dense,a-shape:sink=16,local=32,oracle-keys:k=16",
+            "--quiet",
+            "--shard",
+            shard,
+            "--out-dir",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        out.join("recall.csv")
+    };
+    let whole = run("whole", "0/1");
+    let parts = [run("s0", "0/3"), run("s1", "1/3"), run("s2", "2/3")];
+    assert!(
+        !dir.join("s0/recall-vs-speedup-128.svg").exists(),
+        "a shard draws no chart"
+    );
+    assert_eq!(common::read_csv(&parts[0]).len(), 2, "items 0 and 3 of 6");
+    let merged = dir.join("merged.csv");
+    let mut args = vec!["merge", merged.to_str().unwrap()];
+    args.extend(parts.iter().map(|p| p.to_str().unwrap()));
+    let o = sparselab(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = sparselab(&["compare", whole.to_str().unwrap(), merged.to_str().unwrap()]);
+    assert!(o.status.success(), "{}{}", text(&o.stdout), stderr(&o));
+    assert!(text(&o.stdout).contains("6 rows matched: 0 values changed"));
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -6,7 +6,8 @@ use tabled::settings::Style;
 use tabled::{Table, Tabled};
 
 use crate::output::write_csv;
-use crate::study::recall::{recall_table, RecallRow};
+use crate::shard::Shard;
+use crate::study::recall::{mark_pareto, progress_bar, recall_table, RecallRow};
 use sparselab_kernels::method::parse_methods;
 use sparselab_workloads::io::load_qkv;
 use sparselab_workloads::synthetic::generate;
@@ -33,6 +34,10 @@ pub struct RecallArgs {
     /// Write the rows as CSV here (atomically).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Run only part `i` of `n` of the methods (0-based: methods i, i+n, ...), e.g. one per GPU or per
+    /// Slurm array task; join the parts' CSVs with `sparselab merge`, which also sets the Pareto marks.
+    #[arg(long, default_value = "0/1", value_parser = Shard::parse)]
+    pub shard: Shard,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -45,7 +50,18 @@ pub fn run(args: &RecallArgs) -> Result<()> {
         Some(path) => load_qkv(path).with_context(|| format!("loading Q/K/V from {}", path.display()))?,
         None => generate(&args.workload.spec()).context("building the synthetic workload")?,
     };
-    let rows = recall_table(&workload, &methods, !args.non_causal, !args.quiet)?;
+    let work: Vec<(usize, &dyn sparselab_kernels::method::Method)> = methods
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| args.shard.owns(*i))
+        .map(|(i, m)| (i, m.as_ref()))
+        .collect();
+    let bar = progress_bar(work.len() + 1, !args.quiet);
+    let mut rows = recall_table(&workload, &work, !args.non_causal, &bar)?;
+    bar.finish_and_clear();
+    if args.shard.count == 1 {
+        mark_pareto(&mut rows);
+    }
     println!(
         "{} | {} tokens, {} heads ({} kv), head dim {}, {}, seed {}",
         workload.name,
@@ -69,6 +85,8 @@ struct DisplayRow {
     method: String,
     budget: String,
     density: String,
+    #[tabled(rename = "work speedup")]
+    work_speedup: String,
     #[tabled(rename = "recall mean")]
     recall_mean: String,
     #[tabled(rename = "recall min")]
@@ -77,6 +95,7 @@ struct DisplayRow {
     out_rel_err: String,
     #[tabled(rename = "est GFLOP")]
     est_gflop: String,
+    pareto: String,
 }
 
 /// The budget as a table shows it: what ran, and the configured value when a
@@ -89,7 +108,8 @@ pub fn budget_label(params: &str, params_used: &str) -> String {
     }
 }
 
-/// The rows as a terminal table.
+/// The rows as a terminal table. `work speedup` is dense attention FLOPs over the method's (a proxy, not a
+/// timing); `pareto` is `*` on the workload's recall-versus-speedup front, `?` where unknown (a shard).
 pub fn render_table(rows: &[RecallRow]) -> String {
     let display: Vec<DisplayRow> = rows
         .iter()
@@ -97,10 +117,16 @@ pub fn render_table(rows: &[RecallRow]) -> String {
             method: r.method.clone(),
             budget: budget_label(&r.params, &r.params_used),
             density: format!("{:.3}", r.density),
+            work_speedup: format!("{:.2}x", r.work_speedup),
             recall_mean: format!("{:.4}", r.recall_mean),
             recall_min: format!("{:.4}", r.recall_min),
             out_rel_err: format!("{:.2e}", r.out_rel_err),
             est_gflop: format!("{:.3}", r.est_flops / 1e9),
+            pareto: match r.pareto {
+                Some(true) => "*".into(),
+                Some(false) => String::new(),
+                None => "?".into(),
+            },
         })
         .collect();
     Table::new(display).with(Style::markdown()).to_string()

@@ -1,17 +1,25 @@
 //! `sparselab run` (and `sparselab` with no arguments): the default study.
 //!
-//! Today it computes the recall-versus-budget table of every method at its
-//! default budgets on a `llama-like` synthetic workload on the CPU, prints it,
-//! and writes `recall.csv` and `report.md` into a new run folder.
+//! For each sequence length it builds a `llama-like` synthetic workload, runs every
+//! method at its budget ladder on the CPU reference, and reports recall against a
+//! speed proxy (`work_speedup`: dense attention FLOPs over the method's, estimation
+//! included), with each workload's Pareto-optimal rows marked. It prints the table
+//! and writes `recall.csv`, `report.md` and a recall-versus-speedup chart per
+//! workload (SVG and PNG) into a new run folder. `--shard i/n` runs part of the
+//! (workload, method) list; `sparselab merge` joins the parts' `recall.csv`.
 
 use anyhow::{Context, Result};
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
 
 use crate::commands::recall::render_table;
 use crate::output::{write_atomic, write_csv};
+use crate::plot::{recall_speedup_scene, write_svg_and_png, ChartPoint, Series};
 use crate::provenance::utc_now;
-use crate::study::recall::recall_table;
-use sparselab_kernels::method::parse_methods;
+use crate::shard::Shard;
+use crate::study::recall::{mark_pareto, progress_bar, recall_table, RecallRow};
+use sparselab_kernels::method::{parse_methods, Method};
 use sparselab_workloads::synthetic::{generate, SyntheticSpec};
 
 /// Arguments of `sparselab run`.
@@ -20,9 +28,9 @@ pub struct RunArgs {
     /// Folder for this run's files; default `runs/<date-time>/`.
     #[arg(long)]
     pub out_dir: Option<PathBuf>,
-    /// Tokens per workload.
-    #[arg(long, default_value_t = 4096)]
-    pub seq_len: usize,
+    /// Tokens per workload, comma-separated: one workload per length.
+    #[arg(long, value_delimiter = ',', default_value = "2048,4096,8192")]
+    pub seq_len: Vec<usize>,
     /// Query heads.
     #[arg(long, default_value_t = 8)]
     pub heads: usize,
@@ -36,7 +44,12 @@ pub struct RunArgs {
     /// `--seq-len` (see [`budget_ladder`]), `all` at the papers' defaults.
     #[arg(long, default_value = "ladder")]
     pub methods: String,
-    /// No progress bar.
+    /// Run only part `i` of `n` of the (workload, method) list (0-based: items i, i+n, ...), e.g. one per
+    /// machine or Slurm array task; join the parts' recall.csv with `sparselab merge`, which sets the
+    /// Pareto marks. A shard writes no chart.
+    #[arg(long, default_value = "0/1", value_parser = Shard::parse)]
+    pub shard: Shard,
+    /// No progress bar (it is drawn only when stderr is a terminal anyway).
     #[arg(long)]
     pub quiet: bool,
 }
@@ -89,53 +102,158 @@ pub fn budget_ladder(seq_len: usize) -> String {
     .join(",")
 }
 
+/// The methods of one workload: the budget ladder of its length, or the user's list.
+fn methods_for(args: &RunArgs, seq_len: usize) -> Result<Vec<Box<dyn Method>>> {
+    if args.methods != "ladder" {
+        return Ok(parse_methods(&args.methods)?);
+    }
+    if seq_len < LADDER_MIN_SEQ {
+        anyhow::bail!(
+            "the default budget ladder needs --seq-len >= {LADDER_MIN_SEQ} (got {seq_len}); give --methods explicitly"
+        );
+    }
+    Ok(parse_methods(&budget_ladder(seq_len))?)
+}
+
 /// Runs the default study.
 pub fn run(args: &RunArgs) -> Result<()> {
-    let methods = if args.methods == "ladder" {
-        if args.seq_len < LADDER_MIN_SEQ {
-            anyhow::bail!(
-                "the default budget ladder needs --seq-len >= {LADDER_MIN_SEQ} (got {}); give --methods explicitly",
-                args.seq_len
-            );
-        }
-        parse_methods(&budget_ladder(args.seq_len))?
-    } else {
-        parse_methods(&args.methods)?
-    };
+    if args.seq_len.is_empty() {
+        anyhow::bail!("--seq-len needs at least one length, e.g. 4096 or 2048,4096");
+    }
+    // The work list: (workload, method) in length order, each item with its unsharded position.
+    let mut plan = Vec::new();
+    let mut position = 0;
+    for &seq_len in &args.seq_len {
+        let methods = methods_for(args, seq_len)?;
+        let keep: Vec<usize> = (0..methods.len()).filter(|i| args.shard.owns(position + i)).collect();
+        plan.push((seq_len, methods, keep, position));
+        position += plan.last().map_or(0, |p| p.1.len());
+    }
     let out_dir = args
         .out_dir
         .clone()
         .unwrap_or_else(|| PathBuf::from("runs").join(utc_now().replace(':', "-")));
-    let spec = SyntheticSpec {
-        profile: args.profile.clone(),
-        seq_len: args.seq_len,
-        heads: args.heads,
-        kv_heads: args.heads,
-        head_dim: args.head_dim,
-        seed: 0,
-    };
+    let lengths: Vec<String> = args.seq_len.iter().map(|l| l.to_string()).collect();
     eprintln!(
-        "sparselab: default study on the CPU ({} profile, {} tokens, {} heads, head dim {}); no GPU timing in this build",
-        args.profile, args.seq_len, args.heads, args.head_dim
+        "sparselab: default study on the CPU ({} profile, {} tokens, {} heads, head dim {}{}); speed is a FLOP-count \
+         proxy (no GPU timing or roofline in this build)",
+        args.profile,
+        lengths.join(", "),
+        args.heads,
+        args.head_dim,
+        if args.shard.count > 1 {
+            format!(", shard {}/{}", args.shard.index, args.shard.count)
+        } else {
+            String::new()
+        }
     );
-    let workload = generate(&spec).context("building the synthetic workload")?;
-    let rows = recall_table(&workload, &methods, true, !args.quiet)?;
-    let table = render_table(&rows);
-    println!("{table}");
+    let steps: usize = plan.iter().filter(|p| !p.2.is_empty()).map(|p| p.2.len() + 1).sum();
+    let bar = progress_bar(steps, !args.quiet);
+    let mut rows: Vec<RecallRow> = Vec::new();
+    for (seq_len, methods, keep, first) in &plan {
+        if keep.is_empty() {
+            continue;
+        }
+        let spec = SyntheticSpec {
+            profile: args.profile.clone(),
+            seq_len: *seq_len,
+            heads: args.heads,
+            kv_heads: args.heads,
+            head_dim: args.head_dim,
+            seed: 0,
+        };
+        bar.set_message(format!("building the {seq_len}-token workload"));
+        let workload = generate(&spec).with_context(|| format!("building the {seq_len}-token synthetic workload"))?;
+        let work: Vec<(usize, &dyn Method)> = keep.iter().map(|&i| (first + i, methods[i].as_ref())).collect();
+        rows.extend(recall_table(&workload, &work, true, &bar)?);
+    }
+    bar.finish_and_clear();
+    let sharded = args.shard.count > 1;
+    if !sharded {
+        mark_pareto(&mut rows);
+    }
     let csv_path = out_dir.join("recall.csv");
     write_csv(&csv_path, &rows).with_context(|| format!("writing {}", csv_path.display()))?;
-    let report = format!(
-        "# sparselab run\n\n{} | {} tokens, {} heads, head dim {}, causal, seed {}\n\n\
-         Recall is measured on the CPU reference; density counts executed 64x64 tiles over causal pairs.\n\n{table}\n",
-        workload.name,
-        workload.seq_len(),
-        workload.heads(),
-        workload.head_dim(),
-        workload.seed
+    let mut report = String::from("# sparselab run\n\n");
+    let _ = writeln!(
+        report,
+        "Recall is measured on the CPU reference; density counts executed 64x64 tiles over causal pairs. \
+         `work speedup` is a proxy, not a timing: dense attention FLOPs over the method's executed-tile FLOPs plus \
+         its estimation FLOPs (memory traffic and kernel efficiency ignored). `pareto` `*`: no other row of the \
+         workload has both more recall and more work speedup.\n"
     );
+    for (name, group) in by_workload(&rows) {
+        let table = render_table(&group);
+        println!("{name}\n{table}\n");
+        let _ = writeln!(report, "## {name}\n\n{table}\n");
+        if !sharded {
+            let stem = format!("recall-vs-speedup-{}", group[0].seq_len);
+            write_chart(&out_dir.join(&stem), &name, &group)?;
+            let _ = writeln!(report, "![recall versus work speedup]({stem}.svg)\n");
+        }
+    }
+    if sharded {
+        let _ = writeln!(
+            report,
+            "Shard {}/{}: join the shards' recall.csv with `sparselab merge` (it sets the Pareto marks).",
+            args.shard.index, args.shard.count
+        );
+    }
     write_atomic(&out_dir.join("report.md"), report.as_bytes())?;
-    println!("wrote {} and report.md in {}", csv_path.display(), out_dir.display());
+    println!(
+        "wrote {}, report.md{} in {}",
+        csv_path.display(),
+        if sharded { "" } else { " and the charts" },
+        out_dir.display()
+    );
     Ok(())
+}
+
+/// Rows grouped by workload (name and length), in first-seen order, each titled.
+fn by_workload(rows: &[RecallRow]) -> Vec<(String, Vec<RecallRow>)> {
+    let mut order: Vec<(String, Vec<RecallRow>)> = Vec::new();
+    for r in rows {
+        let name = format!(
+            "{} | {} tokens, {} heads, head dim {}, causal, seed {}",
+            r.workload, r.seq_len, r.heads, r.head_dim, r.seed
+        );
+        match order.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, g)) => g.push(r.clone()),
+            None => order.push((name, vec![r.clone()])),
+        }
+    }
+    order
+}
+
+/// Writes the recall-versus-speedup chart of one workload's rows as `stem.svg` and `stem.png`.
+fn write_chart(stem: &Path, title: &str, rows: &[RecallRow]) -> Result<()> {
+    let mut methods: BTreeMap<usize, Series> = BTreeMap::new();
+    let mut names: Vec<&str> = Vec::new();
+    for r in rows {
+        let i = names.iter().position(|n| *n == r.method).unwrap_or_else(|| {
+            names.push(&r.method);
+            names.len() - 1
+        });
+        methods
+            .entry(i)
+            .or_insert_with(|| Series {
+                name: r.method.clone(),
+                points: Vec::new(),
+            })
+            .points
+            .push(ChartPoint {
+                speedup: r.work_speedup,
+                recall: r.recall_mean,
+                pareto: r.pareto == Some(true),
+            });
+    }
+    let series: Vec<Series> = methods.into_values().collect();
+    let scene = recall_speedup_scene(
+        title,
+        "work speedup over dense (FLOP ratio, estimation included)",
+        &series,
+    );
+    write_svg_and_png(&scene, stem).map(|_| ())
 }
 
 #[cfg(test)]

@@ -3,17 +3,20 @@
 //!
 //! | module | what it provides |
 //! |---|---|
-//! | [`scene`] | the display list (rectangles, text) and colors |
+//! | [`scene`] | the display list (rectangles, lines, paths, circles, text) and colors |
 //! | [`svg`] | a scene as SVG text |
 //! | [`png`] | a scene rasterized with an 8x8 bitmap font, encoded as PNG |
 //! | [`heatmap`] | score grids (NIAH depth x length, like the papers' figures), one panel per method |
+//! | [`recall_speedup`] | recall versus speedup, one line per method, Pareto front ringed |
 
 pub mod heatmap;
 pub mod png;
+pub mod recall_speedup;
 pub mod scene;
 pub mod svg;
 
 pub use heatmap::{heatmap_scene, HeatmapPanel};
+pub use recall_speedup::{recall_speedup_scene, ChartPoint, Series};
 pub use scene::Scene;
 
 use anyhow::{Context, Result};

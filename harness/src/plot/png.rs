@@ -44,6 +44,31 @@ pub fn rasterize(scene: &Scene) -> Vec<u8> {
                     canvas.fill((x + w).saturating_sub(1), *y, 1, *h, *c);
                 }
             }
+            Item::Line {
+                x1,
+                y1,
+                x2,
+                y2,
+                color,
+                width,
+            } => canvas.segment((*x1, *y1), (*x2, *y2), *color, *width),
+            Item::Path { points, color, width } => {
+                for pair in points.windows(2) {
+                    canvas.segment(pair[0], pair[1], *color, *width);
+                }
+            }
+            Item::Circle { cx, cy, r, fill, ring } => {
+                let outer = *r + ring.map_or(0, |(_, w)| w / 2);
+                if let Some((c, _)) = ring {
+                    canvas.disc(*cx, *cy, outer, *c);
+                }
+                canvas.disc(
+                    *cx,
+                    *cy,
+                    r.saturating_sub(ring.map_or(0, |(_, w)| w.div_ceil(2))),
+                    *fill,
+                );
+            }
             Item::Text {
                 x,
                 y,
@@ -75,6 +100,34 @@ impl Canvas {
         for yy in y..(y + h).min(self.h) {
             for xx in x..(x + w).min(self.w) {
                 self.set(xx as i64, yy as i64, c);
+            }
+        }
+    }
+
+    /// A line from `a` to `b`, `width` pixels wide: a square pen stepped one pixel at a time.
+    fn segment(&mut self, a: (u32, u32), b: (u32, u32), c: Rgb, width: u32) {
+        let (x0, y0, x1, y1) = (a.0 as i64, a.1 as i64, b.0 as i64, b.1 as i64);
+        let steps = (x1 - x0).abs().max((y1 - y0).abs()).max(1);
+        let half = (width.max(1) as i64 - 1) / 2;
+        for s in 0..=steps {
+            let x = x0 + (x1 - x0) * s / steps;
+            let y = y0 + (y1 - y0) * s / steps;
+            for dy in -half..=(width.max(1) as i64 - 1 - half) {
+                for dx in -half..=(width.max(1) as i64 - 1 - half) {
+                    self.set(x + dx, y + dy, c);
+                }
+            }
+        }
+    }
+
+    /// A filled disc of radius `r` around (`cx`, `cy`).
+    fn disc(&mut self, cx: u32, cy: u32, r: u32, c: Rgb) {
+        let (cx, cy, r) = (cx as i64, cy as i64, r as i64);
+        for y in -r..=r {
+            for x in -r..=r {
+                if x * x + y * y <= r * r {
+                    self.set(cx + x, cy + y, c);
+                }
             }
         }
     }
@@ -127,6 +180,24 @@ mod tests {
             .flat_map(|x| (6..14).map(move |y| (x, y)))
             .filter(|&(x, y)| at(x, y) == (0, 0, 0));
         assert!(dark.count() >= 8, "the glyph 'I' draws pixels");
+    }
+
+    #[test]
+    fn lines_and_discs_draw_pixels() {
+        let mut scene = Scene::new(30, 30);
+        scene.line((0, 5), (29, 5), Rgb(1, 2, 3), 1);
+        scene.path(vec![(0, 0), (20, 20)], Rgb(4, 5, 6), 1);
+        scene.circle((25, 25), 3, Rgb(7, 8, 9), None);
+        let px = rasterize(&scene);
+        let at = |x: u32, y: u32| {
+            let i = ((y * 30 + x) * 3) as usize;
+            (px[i], px[i + 1], px[i + 2])
+        };
+        assert_eq!(at(17, 5), (1, 2, 3));
+        assert_eq!(at(10, 10), (4, 5, 6));
+        assert_eq!(at(25, 25), (7, 8, 9));
+        assert_eq!(at(25, 22), (7, 8, 9));
+        assert_eq!(at(21, 21), (255, 255, 255));
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! A figure as a list of rectangles and text in pixel coordinates (origin top
-//! left), the common input of the SVG and PNG backends.
+//! A figure as a list of rectangles, lines, polylines, circles and text in pixel
+//! coordinates (origin top left), the common input of the SVG and PNG backends.
 
 /// An sRGB color.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +47,43 @@ pub enum Item {
         fill: Rgb,
         /// Border color, if any.
         stroke: Option<Rgb>,
+    },
+    /// A straight line `width` pixels wide (axes, ticks, grid).
+    Line {
+        /// Start, x.
+        x1: u32,
+        /// Start, y.
+        y1: u32,
+        /// End, x.
+        x2: u32,
+        /// End, y.
+        y2: u32,
+        /// Line color.
+        color: Rgb,
+        /// Width in pixels.
+        width: u32,
+    },
+    /// A data series: connected points (an SVG `<path>`), `width` pixels wide.
+    Path {
+        /// Vertices in drawing order.
+        points: Vec<(u32, u32)>,
+        /// Line color.
+        color: Rgb,
+        /// Width in pixels.
+        width: u32,
+    },
+    /// A filled circle (a marker) with an optional ring.
+    Circle {
+        /// Centre, x.
+        cx: u32,
+        /// Centre, y.
+        cy: u32,
+        /// Radius in pixels.
+        r: u32,
+        /// Fill color.
+        fill: Rgb,
+        /// Ring color and width, if any.
+        ring: Option<(Rgb, u32)>,
     },
     /// A line of text (ASCII), vertically centred on `y`.
     Text {
@@ -98,6 +135,28 @@ impl Scene {
         });
     }
 
+    /// Adds a straight line.
+    pub fn line(&mut self, (x1, y1): (u32, u32), (x2, y2): (u32, u32), color: Rgb, width: u32) {
+        self.items.push(Item::Line {
+            x1,
+            y1,
+            x2,
+            y2,
+            color,
+            width,
+        });
+    }
+
+    /// Adds a polyline through `points`.
+    pub fn path(&mut self, points: Vec<(u32, u32)>, color: Rgb, width: u32) {
+        self.items.push(Item::Path { points, color, width });
+    }
+
+    /// Adds a circular marker.
+    pub fn circle(&mut self, (cx, cy): (u32, u32), r: u32, fill: Rgb, ring: Option<(Rgb, u32)>) {
+        self.items.push(Item::Circle { cx, cy, r, fill, ring });
+    }
+
     /// Adds a line of text.
     pub fn text(&mut self, x: u32, y: u32, text: impl Into<String>, size: u32, color: Rgb, anchor: Anchor) {
         self.items.push(Item::Text {
@@ -114,6 +173,21 @@ impl Scene {
 /// Width in pixels of `chars` characters of the 8x8 font at glyph height `size`.
 pub fn text_width(chars: usize, size: u32) -> u32 {
     chars as u32 * size
+}
+
+/// Distinct colors for data series (Okabe-Ito, readable by color-blind viewers), cycled.
+pub fn series_color(i: usize) -> Rgb {
+    const PALETTE: [Rgb; 8] = [
+        Rgb(0, 114, 178),
+        Rgb(230, 159, 0),
+        Rgb(0, 158, 115),
+        Rgb(204, 121, 167),
+        Rgb(86, 180, 233),
+        Rgb(213, 94, 0),
+        Rgb(240, 228, 66),
+        Rgb(0, 0, 0),
+    ];
+    PALETTE[i % PALETTE.len()]
 }
 
 /// The red-yellow-green scale of needle-in-a-haystack figures: 0 red, 0.5 yellow,

@@ -32,6 +32,43 @@ pub fn render(scene: &Scene) -> String {
                     fill.hex()
                 );
             }
+            Item::Line {
+                x1,
+                y1,
+                x2,
+                y2,
+                color,
+                width,
+            } => {
+                let _ = writeln!(
+                    s,
+                    r#"<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="{}" stroke-width="{width}"/>"#,
+                    color.hex()
+                );
+            }
+            Item::Path { points, color, width } => {
+                let d: Vec<String> = points
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (x, y))| format!("{}{x} {y}", if i == 0 { "M" } else { "L" }))
+                    .collect();
+                let _ = writeln!(
+                    s,
+                    r#"<path d="{}" fill="none" stroke="{}" stroke-width="{width}"/>"#,
+                    d.join(" "),
+                    color.hex()
+                );
+            }
+            Item::Circle { cx, cy, r, fill, ring } => {
+                let ring = ring
+                    .map(|(c, w)| format!(r#" stroke="{}" stroke-width="{w}""#, c.hex()))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    s,
+                    r#"<circle cx="{cx}" cy="{cy}" r="{r}" fill="{}"{ring}/>"#,
+                    fill.hex()
+                );
+            }
             Item::Text {
                 x,
                 y,
@@ -81,5 +118,20 @@ mod tests {
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         assert!(svg.contains(r##"<rect x="1" y="2" width="3" height="4" fill="#ff0000" stroke="#000000""##));
         assert!(svg.contains("a&lt;b &amp; c") && svg.contains(r#"text-anchor="middle""#));
+    }
+
+    #[test]
+    fn renders_lines_paths_and_circles() {
+        let mut scene = Scene::new(100, 50);
+        scene.line((0, 1), (10, 1), Rgb::BLACK, 1);
+        scene.path(vec![(1, 2), (3, 4), (5, 6)], Rgb(0, 0, 255), 2);
+        scene.circle((7, 8), 3, Rgb::WHITE, Some((Rgb::BLACK, 2)));
+        let svg = render(&scene);
+        assert!(
+            svg.contains(r##"<line x1="0" y1="1" x2="10" y2="1" stroke="#000000""##),
+            "{svg}"
+        );
+        assert!(svg.contains(r##"<path d="M1 2 L3 4 L5 6" fill="none" stroke="#0000ff" stroke-width="2"/>"##));
+        assert!(svg.contains(r##"<circle cx="7" cy="8" r="3" fill="#ffffff" stroke="#000000" stroke-width="2"/>"##));
     }
 }

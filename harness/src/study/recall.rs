@@ -1,5 +1,6 @@
 //! The recall-versus-budget computation: one shared dense pass, then each
-//! method's selection and a masked pass, compared against dense.
+//! method's selection and a masked pass, compared against dense; the speed proxy
+//! (`work_speedup`) and the Pareto marks of the rows.
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -12,11 +13,21 @@ use sparselab_kernels::Mask;
 use sparselab_workloads::Workload;
 use std::time::Instant;
 
+use crate::pareto::pareto_front_by_group;
 use crate::provenance::Provenance;
+
+/// Columns that identify a workload in a recall CSV: Pareto fronts are taken within each.
+pub const WORKLOAD_COLUMNS: [&str; 7] = ["workload", "seq_len", "heads", "kv_heads", "head_dim", "causal", "seed"];
+/// The recall coordinate of the Pareto front.
+pub const PARETO_RECALL: &str = "recall_mean";
+/// The speed coordinate of the Pareto front (until a predicted or measured speedup is fed in).
+pub const PARETO_SPEED: &str = "work_speedup";
 
 /// One row of the recall table (and of its CSV).
 #[derive(Debug, Clone, Serialize)]
 pub struct RecallRow {
+    /// Position of this row in the unsharded work list (orders merged shards).
+    pub work_index: usize,
     /// Workload, e.g. `synthetic:vertical-slash`.
     pub workload: String,
     /// Registered method name.
@@ -39,10 +50,16 @@ pub struct RecallRow {
     pub density: f64,
     /// Pairs the mask keeps (exact) over attended pairs.
     pub kept_density: f64,
+    /// Speed proxy, not a timing: dense attention FLOPs over the method's (executed tiles plus its
+    /// estimation FLOPs); ignores memory traffic and kernel efficiency.
+    pub work_speedup: f64,
     /// Mean over rows of the share of dense softmax mass kept.
     pub recall_mean: f64,
     /// Worst row's share.
     pub recall_min: f64,
+    /// No other row of the same workload has both more recall and more `work_speedup` (see
+    /// [`mark_pareto`]); empty in a shard's CSV, where the other rows are unknown (`merge` sets it).
+    pub pareto: Option<bool>,
     /// `||O - O_dense|| / ||O_dense||`.
     pub out_rel_err: f64,
     /// Estimation FLOPs the method spends choosing its mask.
@@ -65,31 +82,39 @@ pub struct RecallRow {
     pub cuda: String,
 }
 
-/// Computes one row per method on `workload`, sharing the dense pass.
-/// Shows a progress bar on stderr when `progress` is set.
+/// A progress bar on stderr of `len` steps (drawn only when stderr is a terminal); hidden unless `enabled`.
+pub fn progress_bar(len: usize, enabled: bool) -> ProgressBar {
+    if !enabled {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+/// Computes one row per work item `(position in the unsharded work list, method)` on `workload`,
+/// sharing the dense pass (skipped when `work` is empty). Advances `bar` once for the dense pass and
+/// once per method. Pareto marks are left empty: see [`mark_pareto`].
 pub fn recall_table(
     workload: &Workload,
-    methods: &[Box<dyn Method>],
+    work: &[(usize, &dyn Method)],
     causal: bool,
-    progress: bool,
+    bar: &ProgressBar,
 ) -> Result<Vec<RecallRow>> {
-    let bar = if progress {
-        let bar = ProgressBar::new(methods.len() as u64 + 1);
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_message("dense reference pass");
+    if work.is_empty() {
+        return Ok(Vec::new());
+    }
+    let shape = format!("{} L={}", workload.name, workload.seq_len());
+    bar.set_message(format!("{shape}: dense reference pass"));
     let dense_mask = Mask::Dense(sparselab_kernels::mask::DenseMask {
         heads: workload.heads(),
         seq_len: workload.seq_len(),
         causal,
     });
-    let want_block_lse = methods.iter().any(|m| m.needs_dense_reference());
+    let want_block_lse = work.iter().any(|(_, m)| m.needs_dense_reference());
     let dense = attention(
         workload,
         &dense_mask,
@@ -103,9 +128,12 @@ pub fn recall_table(
 
     let provenance = Provenance::cpu();
     let pairs = attended_pairs(workload.heads(), workload.seq_len(), causal) as f64;
-    let mut rows = Vec::with_capacity(methods.len());
-    for method in methods {
-        bar.set_message(method.label());
+    // Attention FLOPs per executed pair: QK^T and PV, a multiply and an add each per dimension.
+    let flops_per_pair = 4.0 * workload.head_dim() as f64;
+    let dense_flops = dense_mask.density() * pairs * flops_per_pair;
+    let mut rows = Vec::with_capacity(work.len());
+    for &(work_index, method) in work {
+        bar.set_message(format!("{shape}: {}", method.label()));
         let ctx = SelectionContext {
             workload,
             causal,
@@ -126,7 +154,9 @@ pub fn recall_table(
         };
         let r = recall(&dense, masked);
         let kept: f64 = masked.kept.iter().map(|&k| k as f64).sum();
+        let method_flops = selection.mask.density() * pairs * flops_per_pair + selection.estimation.flops;
         rows.push(RecallRow {
+            work_index,
             workload: workload.name.clone(),
             method: method.name().to_string(),
             params: method.params(),
@@ -138,8 +168,10 @@ pub fn recall_table(
             causal,
             density: selection.mask.density(),
             kept_density: kept / pairs,
+            work_speedup: dense_flops / method_flops,
             recall_mean: r.mean,
             recall_min: r.min,
+            pareto: None,
             out_rel_err: output_relative_error(&dense, masked),
             est_flops: selection.estimation.flops,
             est_bytes: selection.estimation.bytes,
@@ -153,6 +185,29 @@ pub fn recall_table(
         });
         bar.inc(1);
     }
-    bar.finish_and_clear();
     Ok(rows)
+}
+
+/// Sets every row's `pareto` mark: on the front of (`recall_mean`, `work_speedup`) among the rows of
+/// its workload (same name, shape, masking and seed), across all methods and budgets.
+pub fn mark_pareto(rows: &mut [RecallRow]) {
+    let points: Vec<(f64, f64)> = rows.iter().map(|r| (r.recall_mean, r.work_speedup)).collect();
+    let groups: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            (
+                &r.workload,
+                r.seq_len,
+                r.heads,
+                r.kv_heads,
+                r.head_dim,
+                r.causal,
+                r.seed,
+            )
+        })
+        .collect();
+    let marks = pareto_front_by_group(&points, &groups);
+    for (row, mark) in rows.iter_mut().zip(marks) {
+        row.pareto = Some(mark);
+    }
 }
