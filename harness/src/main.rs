@@ -6,6 +6,7 @@ mod output;
 mod pareto;
 mod plot;
 mod provenance;
+mod roofline_work;
 mod shard;
 mod study;
 mod synthetic_args;
@@ -44,6 +45,9 @@ enum Command {
     Reproduce(commands::reproduce::ReproduceArgs),
     /// What-if sweeps: vary the hardware (accelerator model) and see how each speedup moves.
     Sweep(commands::sweep::SweepArgs),
+    /// Predicted time of each method on a GPU (A100, H100, H200 or a TOML preset, `--scale` what-ifs):
+    /// FLOPs, bytes, bound, speedup over dense; `--paper minference` predicts the paper's A100 table.
+    Roofline(commands::roofline::RooflineArgs),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
         Some(Command::Merge(args)) => commands::merge::run(args),
         Some(Command::Reproduce(args)) => commands::reproduce::run(args),
         Some(Command::Sweep(args)) => commands::sweep::run(args),
+        Some(Command::Roofline(args)) => commands::roofline::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,6 +6,7 @@ pub mod merge;
 pub mod methods;
 pub mod recall;
 pub mod reproduce;
+pub mod roofline;
 pub mod run;
 pub mod simulate;
 pub mod sweep;
