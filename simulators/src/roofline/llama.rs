@@ -231,6 +231,9 @@ mod tests {
         assert_eq!(dense.layer.bound().name(), "compute");
         assert!(explain_gap("FA-2", dense.total_s(), &dense).is_none());
         let why = explain_gap("FA-2", 2.0 * dense.total_s(), &dense).unwrap();
-        assert!(why.contains("50%") && why.contains("1000K") && why.contains("fa2"), "{why}");
+        assert!(
+            why.contains("50%") && why.contains("1000K") && why.contains("fa2"),
+            "{why}"
+        );
     }
 }
