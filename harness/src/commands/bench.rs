@@ -1,6 +1,17 @@
 //! `sparselab bench`: times the GPU attention kernels with CUDA events (warm-up,
 //! then median, p10 and p90 of `--iters` launches) and writes one CSV row per
-//! kernel and shape, with provenance. Without a GPU it says so and fails.
+//! method, parameters and shape, with provenance and every timed sample. Index
+//! building (vertical-slash, block-topk) is timed the same way, apart from the
+//! attention kernel. Without a GPU it says so and fails.
+//!
+//! Timing model: each sample is one launch (or one index build: all of its kernels)
+//! between two CUDA events on the same stream, after `--warmup` untimed ones. Inputs
+//! are not rotated: at the lengths benchmarked (>= 4096 tokens x 32 heads x 128) Q, K
+//! and V are 96 MiB or more, beyond the H100's 50 MB L2.
+
+mod device_info;
+mod masks;
+mod methods;
 
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
@@ -8,9 +19,9 @@ use std::path::PathBuf;
 
 use crate::output::write_csv;
 use crate::provenance::Provenance;
+use methods::{measure, parse_bench_methods, Measured, Shape};
 use sparselab_kernels::cuda::attention::to_bf16_bits;
-use sparselab_kernels::cuda::{nvrtc_version, AttentionParams, AttentionRun, Gpu, TileConfig};
-use sparselab_kernels::mask::BlockSparseMask;
+use sparselab_kernels::cuda::{nvrtc_version, AttentionParams, Gpu, TileConfig};
 use sparselab_workloads::SeededRng;
 
 /// Arguments of `sparselab bench`.
@@ -38,6 +49,17 @@ pub struct BenchArgs {
     /// Block-sparse densities to time (random 128-token block masks), comma-separated; `none` for none.
     #[arg(long, default_value = "0.5,0.2,0.1,0.05")]
     pub densities: String,
+    /// Methods to time, comma-separated, each optionally with parameters:
+    /// `dense` (every --tiles), `block-sparse` (random masks at --densities),
+    /// `vertical-slash[:v=1000,s=6096]`, `a-shape[:sink=128,local=3968]`,
+    /// `block-topk[:k=100,block=64]` (vertical-slash and a-shape: causal only).
+    #[arg(long, default_value = "dense,block-sparse")]
+    pub methods: String,
+    /// Also write every benchmarked sparse mask under this directory (int32 .npy
+    /// arrays and meta.json; format in `harness/src/commands/bench/masks.rs`), for
+    /// scripts/peers/flex_masks.py.
+    #[arg(long)]
+    pub mask_dir: Option<PathBuf>,
     /// Untimed launches first.
     #[arg(long, default_value_t = 5)]
     pub warmup: usize,
@@ -68,7 +90,7 @@ pub struct BenchRow {
     pub causal: bool,
     /// Fraction of the (causal) key tiles computed.
     pub density: f64,
-    /// Index-building time, ms (0: these masks are given, not estimated).
+    /// Median index-building time on the GPU, ms (0: the mask is given, not estimated).
     pub index_ms: f64,
     /// Median of the timed launches.
     pub kernel_ms: f64,
@@ -86,12 +108,16 @@ pub struct BenchRow {
     pub date: String,
     /// GPU name.
     pub device: String,
-    /// CUDA version the driver supports.
+    /// NVIDIA driver version and the CUDA version it supports.
     pub driver: String,
     /// NVRTC version and target architecture.
     pub cuda: String,
     /// Streaming multiprocessors of the device.
     pub sms: usize,
+    /// SM and memory clocks and power limit at the start of the run (nvidia-smi).
+    pub clocks: String,
+    /// Every timed kernel sample, ms, `;`-separated (for `sparselab compare`'s t-test).
+    pub samples_ms: String,
 }
 
 fn percentile(sorted: &[f32], p: f64) -> f64 {
@@ -114,31 +140,49 @@ fn random_bf16(rng: &mut SeededRng, n: usize) -> Vec<u16> {
     to_bf16_bits(&out)
 }
 
-fn random_block_mask(
-    rng: &mut SeededRng,
-    heads: usize,
-    l: usize,
-    causal: bool,
-    density: f64,
-) -> Result<BlockSparseMask> {
-    let block = 128;
-    let nb = l.div_ceil(block);
-    let mut lists = Vec::with_capacity(heads * nb);
-    for _ in 0..heads {
-        for qb in 0..nb {
-            let limit = if causal { qb + 1 } else { nb };
-            let mut list: Vec<u32> = (0..limit as u32).filter(|_| rng.uniform() < density).collect();
-            if list.is_empty() {
-                list.push(qb.min(limit - 1) as u32);
-            }
-            lists.push(list);
-        }
+/// One CSV row from a measurement.
+fn row(m: Measured, p: &AttentionParams, prov: &Provenance, sms: usize, clocks: &str) -> BenchRow {
+    let mut t = m.kernel_ms.clone();
+    t.sort_by(f32::total_cmp);
+    let med = percentile(&t, 0.5);
+    let dense_tflops = p.dense_flops() / (med * 1e-3) / 1e12;
+    let index_ms = if m.index_ms.is_empty() {
+        0.0
+    } else {
+        let mut ix = m.index_ms.clone();
+        ix.sort_by(f32::total_cmp);
+        percentile(&ix, 0.5)
+    };
+    BenchRow {
+        method: m.method,
+        params: m.params,
+        seq_len: p.seq_len,
+        heads: p.heads,
+        kv_heads: p.kv_heads,
+        head_dim: p.head_dim,
+        causal: p.causal,
+        density: m.density,
+        index_ms,
+        kernel_ms: med,
+        p10_ms: percentile(&t, 0.1),
+        p90_ms: percentile(&t, 0.9),
+        tflops_actual: dense_tflops * m.density,
+        tflops_dense_equiv: dense_tflops,
+        git_commit: prov.git_commit.clone(),
+        date: prov.date.clone(),
+        device: prov.device.clone(),
+        driver: prov.driver.clone(),
+        cuda: prov.cuda.clone(),
+        sms,
+        clocks: clocks.to_string(),
+        samples_ms: m
+            .kernel_ms
+            .iter()
+            .map(|x| format!("{x:.5}"))
+            .collect::<Vec<_>>()
+            .join(";"),
     }
-    Ok(BlockSparseMask::new(heads, l, block, causal, lists)?)
 }
-
-/// One kernel to time: method, parameters, tile configuration, and for block-sparse the measured density and mask.
-type Case = (String, String, TileConfig, Option<(f64, BlockSparseMask)>);
 
 /// Runs `sparselab bench`.
 pub fn run(args: &BenchArgs) -> Result<()> {
@@ -171,16 +215,24 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             })
             .collect::<Result<_>>()?,
     };
+    let methods = parse_bench_methods(&args.methods)?;
     let gpu = Gpu::new(0).context("sparselab bench needs a CUDA GPU")?;
     let mut prov = Provenance::cpu();
     prov.device = gpu.name().to_string();
     let dv = gpu.driver_version();
-    prov.driver = format!("driver supports CUDA {}.{}", dv / 1000, dv % 1000 / 10);
+    prov.driver = format!(
+        "{} (supports CUDA {}.{})",
+        device_info::driver_version(),
+        dv / 1000,
+        dv % 1000 / 10
+    );
     let (nv_major, nv_minor) = nvrtc_version()?;
     prov.cuda = format!("NVRTC {nv_major}.{nv_minor}, {}", gpu.arch());
     if let Ok(c) = std::env::var("SPARSELAB_GIT_COMMIT") {
         prov.git_commit = c;
     }
+    let clocks = device_info::clocks();
+    let mut masks = args.mask_dir.as_deref().map(masks::MaskWriter::new).transpose()?;
     let kv_heads = args.kv_heads.unwrap_or(args.heads);
     let mut rng = SeededRng::new(0, 99);
     let mut rows = Vec::new();
@@ -189,68 +241,35 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         let k = random_bf16(&mut rng, kv_heads * l * args.head_dim);
         let v = random_bf16(&mut rng, kv_heads * l * args.head_dim);
         for &causal in &causal_modes {
-            let mut cases: Vec<Case> = Vec::new();
-            for t in &tiles {
-                cases.push(("dense".into(), format!("tile={}", t.label()), *t, None));
-            }
-            for &d in &densities {
-                let m = random_block_mask(&mut rng, args.heads, l, causal, d)?;
-                let nb = m.num_blocks();
-                let full_tiles = if causal {
-                    args.heads * nb * (nb + 1) / 2
-                } else {
-                    args.heads * nb * nb
-                };
-                let actual = m.selected_tiles() as f64 / full_tiles as f64;
-                cases.push((
-                    "block-sparse".into(),
-                    format!("block=128,tile=w4m2,target={d}"),
-                    TileConfig::W4M2,
-                    Some((actual, m)),
-                ));
-            }
-            for (method, params_s, tile, sparse) in cases {
-                let params = AttentionParams {
-                    heads: args.heads,
-                    kv_heads,
-                    seq_len: l,
-                    head_dim: args.head_dim,
-                    causal,
-                    tile,
-                };
-                let mut run = AttentionRun::new(&gpu, params, &q, &k, &v, sparse.as_ref().map(|(_, m)| m))?;
-                let mut t = run.time_ms(args.warmup, args.iters)?;
-                t.sort_by(f32::total_cmp);
-                let med = percentile(&t, 0.5);
-                let density = sparse.as_ref().map_or(1.0, |(d, _)| *d);
-                let dense_tflops = params.dense_flops() / (med * 1e-3) / 1e12;
-                let row = BenchRow {
-                    method,
-                    params: params_s,
-                    seq_len: l,
-                    heads: args.heads,
-                    kv_heads,
-                    head_dim: args.head_dim,
-                    causal,
-                    density,
-                    index_ms: 0.0,
-                    kernel_ms: med,
-                    p10_ms: percentile(&t, 0.1),
-                    p90_ms: percentile(&t, 0.9),
-                    tflops_actual: dense_tflops * density,
-                    tflops_dense_equiv: dense_tflops,
-                    git_commit: prov.git_commit.clone(),
-                    date: prov.date.clone(),
-                    device: prov.device.clone(),
-                    driver: prov.driver.clone(),
-                    cuda: prov.cuda.clone(),
-                    sms: gpu.sms(),
-                };
-                println!(
-                    "{:<13} {:<22} L={:<6} causal={:<5} density={:.3} median {:.3} ms (p10 {:.3}, p90 {:.3}) {:.1} TFLOP/s actual, {:.1} dense-equiv",
-                    row.method, row.params, l, causal, density, med, row.p10_ms, row.p90_ms, row.tflops_actual, dense_tflops
-                );
-                rows.push(row);
+            let params = AttentionParams {
+                heads: args.heads,
+                kv_heads,
+                seq_len: l,
+                head_dim: args.head_dim,
+                causal,
+                tile: TileConfig::W4M2,
+            };
+            let shape = Shape {
+                gpu: &gpu,
+                params,
+                q: &q,
+                k: &k,
+                v: &v,
+                warmup: args.warmup,
+                iters: args.iters,
+            };
+            for method in &methods {
+                if !causal && !method.supports_full() {
+                    continue;
+                }
+                for m in measure(method, &shape, &tiles, &densities, &mut rng, &mut masks)? {
+                    let r = row(m, &params, &prov, gpu.sms(), &clocks);
+                    println!(
+                        "{:<14} {:<32} L={:<6} causal={:<5} density={:.3} index {:.3} ms, kernel median {:.3} ms (p10 {:.3}, p90 {:.3}) {:.1} TFLOP/s actual, {:.1} dense-equiv",
+                        r.method, r.params, l, causal, r.density, r.index_ms, r.kernel_ms, r.p10_ms, r.p90_ms, r.tflops_actual, r.tflops_dense_equiv
+                    );
+                    rows.push(r);
+                }
             }
         }
     }
