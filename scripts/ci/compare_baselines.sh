@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Regression check of deterministic outputs: regenerates every baseline of
+# results/baselines/ into a temporary folder with the debug binary and runs
+# `sparselab compare` on each against the committed file; fails on any change.
+#
+#   bash scripts/ci/compare_baselines.sh                     # check (CI)
+#   SPARSELAB_BLESS=1 bash scripts/ci/compare_baselines.sh   # regenerate the committed baselines, on purpose
+#   SPARSELAB_BASELINE_REL_TOL=1e-6 bash scripts/ci/compare_baselines.sh   # on a CPU whose SIMD path differs
+#
+# The commands below are the only definition of the baselines (results/baselines/README.md lists them).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+echo "== baselines (sparselab compare against results/baselines/)"
+baselines=results/baselines
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+out=$tmp
+if [[ "${SPARSELAB_BLESS:-}" == 1 ]]; then
+    out=$baselines
+fi
+
+sparselab() { cargo run --locked --quiet -- "$@"; }
+
+# Each command writes "$out/<name>.csv"; stdout (the tables) is not needed here.
+sparselab recall --profile mixed --seq-len 256 --heads 2 --head-dim 32 --methods all --quiet \
+    --out "$out/recall-mixed-256.csv" >/dev/null
+sparselab recall --profile llama-like --seq-len 512 --heads 2 --kv-heads 1 --head-dim 64 \
+    --methods dense,a-shape:sink=16,local=64,vertical-slash:v=30,s=64,block-topk:k=2,block=64,flexprefill,xattention,oracle-keys:k=64 \
+    --quiet --out "$out/recall-llama-512-gqa.csv" >/dev/null
+sparselab simulate --model bert-layer --batch 1 --seq 64 --nm 2:4,2:8 --out "$out/simulate-bert-layer.csv" >/dev/null
+
+if [[ "$out" == "$baselines" ]]; then
+    echo "regenerated the baselines in $baselines; review the diff before committing"
+    exit 0
+fi
+
+tol=${SPARSELAB_BASELINE_REL_TOL:-0}
+status=0
+# The CPU's thread count is part of `device` in recall tables but changes no value: left out of the key.
+sparselab compare "$baselines/recall-mixed-256.csv" "$out/recall-mixed-256.csv" --rel-tol "$tol" --ignore device || status=1
+sparselab compare "$baselines/recall-llama-512-gqa.csv" "$out/recall-llama-512-gqa.csv" --rel-tol "$tol" --ignore device || status=1
+sparselab compare "$baselines/simulate-bert-layer.csv" "$out/simulate-bert-layer.csv" --rel-tol "$tol" || status=1
+exit $status
