@@ -213,3 +213,19 @@ fn minference_paper_table_prints_the_papers_seconds_and_reasons() {
         assert!(num(&b, "predicted_s") < num(a, "predicted_s"));
     }
 }
+
+#[test]
+fn calibrate_without_a_gpu_fails_clearly() {
+    // On a machine with an NVIDIA driver this would measure for real; it runs on the device instead.
+    if std::path::Path::new("/dev/nvidiactl").exists() {
+        return;
+    }
+    let out = temp_path("never.toml");
+    let o = sparselab(&["calibrate", "--out", out.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("needs a CUDA GPU"), "{}", stderr(&o));
+    assert!(!out.exists(), "no preset may be written without measurements");
+    let o = sparselab(&["calibrate", "--iters", "5"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("at least 20"), "{}", stderr(&o));
+}

@@ -48,6 +48,8 @@ enum Command {
     /// Predicted time of each method on a GPU (A100, H100, H200 or a TOML preset, `--scale` what-ifs):
     /// FLOPs, bytes, bound, speedup over dense; `--paper minference` predicts the paper's A100 table.
     Roofline(commands::roofline::RooflineArgs),
+    /// Measure this GPU's sustained ceilings (bf16 GEMM, copy, our dense attention) and write a roofline preset.
+    Calibrate(commands::calibrate::CalibrateArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
         Some(Command::Reproduce(args)) => commands::reproduce::run(args),
         Some(Command::Sweep(args)) => commands::sweep::run(args),
         Some(Command::Roofline(args)) => commands::roofline::run(args),
+        Some(Command::Calibrate(args)) => commands::calibrate::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
 //! One module per subcommand: a clap `Args` struct and a `run` function.
 
 pub mod bench;
+pub mod calibrate;
 pub mod compare;
 pub mod merge;
 pub mod methods;
