@@ -70,9 +70,9 @@ def block_mask_from_csr(d, meta):
     rows = np.repeat(np.arange(H * nb), counts)
     qb = rows % nb
     diag = (blocks == qb) if causal else np.zeros_like(blocks, dtype=bool)
-    width = int(counts.max()) if len(counts) else 1
-    p_cnt, p_idx = pack(rows[diag], blocks[diag], H * nb, width)
-    f_cnt, f_idx = pack(rows[~diag], blocks[~diag], H * nb, width)
+    # FlexAttention expects the last dimension of kv_indices to be the number of kv blocks.
+    p_cnt, p_idx = pack(rows[diag], blocks[diag], H * nb, nb)
+    f_cnt, f_idx = pack(rows[~diag], blocks[~diag], H * nb, nb)
     t = lambda a, shape: torch.from_numpy(a.reshape(shape)).cuda()
     return BlockMask.from_kv_blocks(
         t(p_cnt, (1, H, nb)), t(p_idx, (1, H, nb, -1)),

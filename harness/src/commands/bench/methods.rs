@@ -7,6 +7,7 @@
 //! | `dense` | none | - | dense, each `--tiles` configuration |
 //! | `block-sparse` | random 128-token blocks at each `--densities` | given | block-sparse, w4m2 |
 //! | `vertical-slash[:v=..,s=..]` | MInference's estimate from the last 64 queries (causal) | GPU | vertical-slash, w4m1 |
+//! | `vertical-slash-local[:v=..,s=..]` | given: the `s` most local diagonals and `v` evenly spread columns (the pattern of MInference's own kernel timings, REFERENCE.md §1) | given | vertical-slash, w4m1 |
 //! | `a-shape[:sink=..,local=..]` | sink + window (causal) | given | streaming, w4m1 |
 //! | `block-topk[:k=..,block=..]` | pooled scores, top-k blocks per query block | GPU | block-sparse, w4m1 (64) / w4m2 (128) |
 
@@ -15,11 +16,13 @@ use sparselab_kernels::cuda::attention::plan_launch;
 use sparselab_kernels::cuda::index::topk_offsets;
 use sparselab_kernels::cuda::sources::ATTENTION;
 use sparselab_kernels::cuda::streaming::streaming_run;
-use sparselab_kernels::cuda::vertical_slash::vs_run_with_index;
+use sparselab_kernels::cuda::vertical_slash::{vs_host_index, vs_run_with_index, VsHostIndex, VsIndexArgs};
 use sparselab_kernels::cuda::{
     AttentionParams, AttentionRun, BlockTopKBuilder, Gpu, SparseLayout, TileConfig, VsIndexBuilder,
 };
-use sparselab_kernels::mask::{attended_pairs, BlockSparseMask, MaskFormat, StreamingMask, VS_BLOCK};
+use sparselab_kernels::mask::{
+    attended_pairs, BlockSparseMask, MaskFormat, StreamingMask, VerticalSlashMask, VS_BLOCK,
+};
 use sparselab_kernels::method::{AShape, BlockTopK, MethodSpec, Params, VerticalSlash};
 use sparselab_workloads::SeededRng;
 
@@ -34,6 +37,8 @@ pub enum BenchMethod {
     RandomBlocks,
     /// MInference's vertical-slash with GPU index building.
     VerticalSlash(VerticalSlash),
+    /// Vertical-slash over a given index: the most local diagonals, spread columns.
+    VerticalSlashLocal(VerticalSlash),
     /// Sink + local window.
     AShape(AShape),
     /// Pooled block scores, top-k, with GPU index building.
@@ -41,7 +46,7 @@ pub enum BenchMethod {
 }
 
 /// Names `--methods` accepts.
-pub const KNOWN: &str = "dense, block-sparse, vertical-slash, a-shape, block-topk";
+pub const KNOWN: &str = "dense, block-sparse, vertical-slash, vertical-slash-local, a-shape, block-topk";
 
 /// Parses `dense,vertical-slash:v=1000,s=6096,block-topk`: a segment with `=` and no
 /// `:` continues the previous method's parameters.
@@ -76,6 +81,9 @@ pub fn parse_bench_methods(list: &str) -> Result<Vec<BenchMethod>> {
                 "vertical-slash" => Ok(BenchMethod::VerticalSlash(VerticalSlash::from_params(Params::new(
                     &spec,
                 ))?)),
+                "vertical-slash-local" => Ok(BenchMethod::VerticalSlashLocal(VerticalSlash::from_params(
+                    Params::new(&spec),
+                )?)),
                 "a-shape" => Ok(BenchMethod::AShape(AShape::from_params(Params::new(&spec))?)),
                 "block-topk" => Ok(BenchMethod::BlockTopK(BlockTopK::from_params(Params::new(&spec))?)),
                 other => bail!("--methods: `{other}` has no GPU kernel here; expected one of {KNOWN}"),
@@ -87,7 +95,10 @@ pub fn parse_bench_methods(list: &str) -> Result<Vec<BenchMethod>> {
 impl BenchMethod {
     /// Whether the method runs without a causal mask (vertical-slash and A-shape are causal only).
     pub fn supports_full(&self) -> bool {
-        !matches!(self, BenchMethod::VerticalSlash(_) | BenchMethod::AShape(_))
+        !matches!(
+            self,
+            BenchMethod::VerticalSlash(_) | BenchMethod::VerticalSlashLocal(_) | BenchMethod::AShape(_)
+        )
     }
 }
 
@@ -206,6 +217,24 @@ pub fn measure(
                 kernel_ms: time_kernel(&mut run, s)?,
             });
         }
+        BenchMethod::VerticalSlashLocal(vs) => {
+            let (nv, ns) = vs.effective_budgets(l)?;
+            let params = format!("v={nv},s={ns},slashes=local,columns=spread,tile=w4m1");
+            let one_head = local_vs_mask(l, nv, ns)?;
+            let idx = replicate_heads(&vs_host_index(&one_head)?, h)?;
+            if let Some(w) = masks {
+                w.vertical_slash(&s.meta("vertical-slash-local", &params), &idx)?;
+            }
+            let args = VsIndexArgs::upload(s.gpu, &idx)?;
+            let mut run = vs_run_with_index(s.gpu, *p, s.q, s.k, s.v, args)?;
+            out.push(Measured {
+                method: "vertical-slash-local".into(),
+                params,
+                density: one_head.executed_pairs() as f64 / attended_pairs(1, l, true) as f64,
+                index_ms: Vec::new(),
+                kernel_ms: time_kernel(&mut run, s)?,
+            });
+        }
         BenchMethod::AShape(a) => {
             let (sink, local) = a.budgets_on(l)?;
             let m = StreamingMask::new(h, l, sink, local)?;
@@ -252,6 +281,32 @@ pub fn measure(
     Ok(out)
 }
 
+/// One head of the given vertical-slash index: diagonals `0..ns` and `nv` columns
+/// spread evenly over the sequence.
+fn local_vs_mask(l: usize, nv: usize, ns: usize) -> Result<VerticalSlashMask> {
+    let verticals: Vec<u32> = (0..nv).map(|i| (i * l / nv) as u32).collect();
+    let slashes: Vec<u32> = (0..ns as u32).collect();
+    Ok(VerticalSlashMask::new(1, l, vec![verticals], vec![slashes])?)
+}
+
+/// The one-head index `idx` repeated for `heads` heads (the conversion runs once).
+fn replicate_heads(idx: &VsHostIndex, heads: usize) -> Result<VsHostIndex> {
+    let (nb, nc) = (idx.blocks.len(), idx.cols.len());
+    if (nb.max(nc) as u64) * (heads as u64) > i32::MAX as u64 {
+        bail!("vertical-slash-local: {heads} heads of {nb} blocks / {nc} columns overflow int32 indices");
+    }
+    let mut out = VsHostIndex::default();
+    for h in 0..heads {
+        out.blk_start.extend(idx.blk_start.iter().map(|&x| x + (h * nb) as i32));
+        out.col_start.extend(idx.col_start.iter().map(|&x| x + (h * nc) as i32));
+        out.blk_count.extend_from_slice(&idx.blk_count);
+        out.col_count.extend_from_slice(&idx.col_count);
+        out.blocks.extend_from_slice(&idx.blocks);
+        out.cols.extend_from_slice(&idx.cols);
+    }
+    Ok(out)
+}
+
 fn full_tiles(heads: usize, nb: usize, causal: bool) -> usize {
     if causal {
         heads * nb * (nb + 1) / 2
@@ -263,7 +318,7 @@ fn full_tiles(heads: usize, nb: usize, causal: bool) -> usize {
 /// Query-key pairs the vertical-slash kernel executes over `idx` (64-key blocks
 /// clipped at the sequence end, columns rounded up to groups of 64), as
 /// `VerticalSlashMask::executed_pairs` counts them.
-pub fn vs_executed_pairs(idx: &sparselab_kernels::cuda::vertical_slash::VsHostIndex, l: usize) -> u64 {
+pub fn vs_executed_pairs(idx: &VsHostIndex, l: usize) -> u64 {
     let nrb = l.div_ceil(VS_BLOCK);
     let mut total = 0u64;
     for row in 0..idx.blk_start.len() {
@@ -308,8 +363,7 @@ pub fn random_block_mask(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sparselab_kernels::cuda::vertical_slash::vs_host_index;
-    use sparselab_kernels::mask::VerticalSlashMask;
+    use sparselab_kernels::mask::Mask;
 
     #[test]
     fn methods_parse_with_their_parameters() {
@@ -328,6 +382,25 @@ mod tests {
         assert!(e.contains("flexprefill") && e.contains("block-topk"), "{e}");
         assert!(parse_bench_methods("dense:tile=w4m1").is_err());
         assert!(parse_bench_methods(" , ").is_err());
+    }
+
+    #[test]
+    fn local_index_is_replicated_per_head() {
+        let one = vs_host_index(&local_vs_mask(1000, 30, 100).unwrap()).unwrap();
+        let three = replicate_heads(&one, 3).unwrap();
+        let want = vs_host_index(
+            &VerticalSlashMask::new(
+                3,
+                1000,
+                vec![(0..30).map(|i| i * 1000 / 30).collect(); 3],
+                vec![(0..100).collect(); 3],
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(three, want);
+        let m = Mask::VerticalSlash(local_vs_mask(4096, 30, 1000).unwrap());
+        assert!(m.density() < 0.6, "local diagonals keep a band: {}", m.density());
     }
 
     #[test]
