@@ -229,3 +229,19 @@ fn calibrate_without_a_gpu_fails_clearly() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("at least 20"), "{}", stderr(&o));
 }
+
+#[test]
+fn against_a_bench_csv_reports_errors_and_the_gap_to_the_roofline() {
+    let bench =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("results/gpu-attention-h100-2026-11-23/sparselab.csv");
+    let rows = run_csv("against.csv", &["--against", bench.to_str().unwrap()]);
+    assert_eq!(rows.len(), 28);
+    for r in &rows {
+        let err = (num(r, "predicted_ms") - num(r, "measured_ms")) / num(r, "measured_ms") * 100.0;
+        assert!((err - num(r, "error_pct")).abs() < 1e-6, "{r:?}");
+        assert!(num(r, "short_of_roofline") > 1.0, "{r:?}");
+    }
+    let o = sparselab(&["roofline", "--against", "/nonexistent/bench.csv"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("/nonexistent/bench.csv"), "{}", stderr(&o));
+}

@@ -5,8 +5,8 @@
 //! Timing model (each as the median of `--iters` CUDA-event timings after `--warmup` launches):
 //! - tensor: one cuBLAS bf16 GEMM `n x n x n` (fp32 accumulation), `2 n^3` FLOPs;
 //! - memory: one device-to-device copy of `--copy-mib` MiB, read + write bytes;
-//! - kernel: our dense attention (`kernels/cuda/attention.cu`, w4m2 tiles) at L=16384, H=32, D=128,
-//!   non-causal and causal; its efficiency is the roofline's ideal kernel time on the measured
+//! - kernel: our dense attention (`kernels/cuda/attention.cu`, w4m2 and w4m1 tiles: kernel models
+//!   `sparselab` and `sparselab-w4m1`) at L=16384, H=32, D=128, non-causal and causal; its efficiency is the roofline's ideal kernel time on the measured
 //!   ceilings over the measured time, so `predicted_ms` reproduces it.
 //!
 //! Without a GPU (or without libcublas) it fails with a message that says what is missing.
@@ -60,15 +60,31 @@ pub struct Measurements {
     pub copy_s: f64,
     /// Attention shape timed.
     pub attention: AttentionShape,
-    /// Median non-causal attention time, s.
-    pub attention_full_s: f64,
-    /// Median causal attention time, s.
-    pub attention_causal_s: f64,
+    /// Per kernel model (`sparselab` = w4m2 tiles, `sparselab-w4m1`): median non-causal and causal
+    /// attention time, s.
+    pub kernels: Vec<KernelTimes>,
     /// GPU name.
     pub device: String,
     /// Driver and CUDA versions.
     pub driver: String,
 }
+
+/// Median times of one attention kernel configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KernelTimes {
+    /// Kernel model name in the roofline (`sparselab`, `sparselab-w4m1`).
+    pub kernel: &'static str,
+    /// Non-causal, s.
+    pub full_s: f64,
+    /// Causal, s.
+    pub causal_s: f64,
+}
+
+/// The tile configurations calibrated, with their kernel model names.
+pub const CALIBRATED_TILES: [(&str, sparselab_kernels::cuda::TileConfig); 2] = [
+    ("sparselab", sparselab_kernels::cuda::TileConfig::W4M2),
+    ("sparselab-w4m1", sparselab_kernels::cuda::TileConfig::W4),
+];
 
 /// Median of `samples` (milliseconds in, seconds out); errors on an empty list.
 pub fn median_s(samples: &[f32]) -> Result<f64> {
@@ -89,12 +105,12 @@ pub fn median_s(samples: &[f32]) -> Result<f64> {
 /// The calibrated preset: `base` with a `[measured]` section (matmul and copy rates, and the
 /// `sparselab` kernel's efficiency against them). Pure: testable without a GPU.
 pub fn calibrated_preset(base: &GpuPreset, m: &Measurements, date: &str) -> Result<GpuPreset> {
-    for (what, v) in [
-        ("GEMM time", m.gemm_s),
-        ("copy time", m.copy_s),
-        ("attention time", m.attention_full_s),
-        ("causal attention time", m.attention_causal_s),
-    ] {
+    let mut times = vec![("GEMM time".to_string(), m.gemm_s), ("copy time".to_string(), m.copy_s)];
+    for k in &m.kernels {
+        times.push((format!("{} attention time", k.kernel), k.full_s));
+        times.push((format!("{} causal attention time", k.kernel), k.causal_s));
+    }
+    for (what, v) in times {
         if !(v.is_finite() && v > 0.0) {
             bail!("{what} = {v} s: expected a positive time");
         }
@@ -111,29 +127,36 @@ pub fn calibrated_preset(base: &GpuPreset, m: &Measurements, date: &str) -> Resu
         driver: m.driver.clone(),
         kernels: BTreeMap::new(),
     };
-    // The roofline's kernel time at efficiency 1 on the measured ceilings, over the measured time.
-    let kernel = KernelSpec::by_name("sparselab")?;
+    // The roofline's compute time at efficiency 1 on the measured ceilings, over the measured time
+    // (a kernel measured faster than its memory time cannot be explained by efficiency: then 1).
     let ideal = KernelEfficiency {
         tensor_efficiency: 1.0,
         causal_tensor_efficiency: None,
         memory_efficiency: Some(1.0),
     };
-    measured.kernels.insert(kernel.name.to_string(), ideal);
+    for k in &m.kernels {
+        measured.kernels.insert(k.kernel.to_string(), ideal);
+    }
     preset.measured = Some(measured.clone());
-    let model_s = |causal: bool| -> Result<f64> {
-        let shape = AttentionShape { causal, ..m.attention };
-        let work = families::dense(shape, kernel.tile)?;
-        Ok(predict(&preset, &work, &kernel)?.predicted_kernel.time_s)
-    };
     let eff = |model: f64, real: f64| (model / real).clamp(1e-3, 1.0);
-    measured.kernels.insert(
-        kernel.name.to_string(),
-        KernelEfficiency {
-            tensor_efficiency: eff(model_s(false)?, m.attention_full_s),
-            causal_tensor_efficiency: Some(eff(model_s(true)?, m.attention_causal_s)),
-            memory_efficiency: None,
-        },
-    );
+    for k in &m.kernels {
+        let kernel = KernelSpec::by_name(k.kernel)?;
+        let model_s = |causal: bool| -> Result<f64> {
+            let shape = AttentionShape { causal, ..m.attention };
+            let work = families::dense(shape, kernel.tile)?;
+            let k = predict(&preset, &work, &kernel)?.predicted_kernel;
+            // Only the compute time scales with the efficiency: solve max(C / e, M) x tail = measured.
+            Ok(k.compute_s * k.tail_factor)
+        };
+        measured.kernels.insert(
+            k.kernel.to_string(),
+            KernelEfficiency {
+                tensor_efficiency: eff(model_s(false)?, k.full_s),
+                causal_tensor_efficiency: Some(eff(model_s(true)?, k.causal_s)),
+                memory_efficiency: None,
+            },
+        );
+    }
     preset.measured = Some(measured);
     preset.validate("calibration")?;
     Ok(preset)
@@ -186,16 +209,18 @@ pub fn run(args: &CalibrateArgs) -> Result<()> {
         base.hbm_bandwidth / 1e12
     );
     let fl = |causal: bool| AttentionShape { causal, ..m.attention }.conventional_dense_flops();
-    if let Some(k) = measured.kernels.get("sparselab") {
+    for k in &m.kernels {
+        let eff = measured.kernels.get(k.kernel).copied();
         println!(
-            "sparselab dense attention L={}: {:.3} ms ({:.0} TFLOP/s), causal {:.3} ms ({:.0} TFLOP/s); efficiency {:.3} / {:.3} of the measured ceiling",
+            "{} dense attention L={}: {:.3} ms ({:.0} TFLOP/s), causal {:.3} ms ({:.0} TFLOP/s); efficiency {:.3} / {:.3} of the measured ceiling",
+            k.kernel,
             m.attention.seq_len,
-            m.attention_full_s * 1e3,
-            fl(false) / m.attention_full_s / 1e12,
-            m.attention_causal_s * 1e3,
-            fl(true) / m.attention_causal_s / 1e12,
-            k.tensor_efficiency,
-            k.causal_tensor_efficiency.unwrap_or(k.tensor_efficiency)
+            k.full_s * 1e3,
+            fl(false) / k.full_s / 1e12,
+            k.causal_s * 1e3,
+            fl(true) / k.causal_s / 1e12,
+            eff.map_or(0.0, |e| e.tensor_efficiency),
+            eff.and_then(|e| e.causal_tensor_efficiency).unwrap_or(0.0)
         );
     }
     println!("wrote {}", out.display());
@@ -204,7 +229,7 @@ pub fn run(args: &CalibrateArgs) -> Result<()> {
 
 /// The measurements on the device (the only GPU code of this command).
 mod gpu {
-    use super::{median_s, CalibrateArgs, Measurements};
+    use super::{median_s, CalibrateArgs, KernelTimes, Measurements, CALIBRATED_TILES};
     use anyhow::{anyhow, bail, Context, Result};
     use cudarc::cublas::{result as blas, sys as blas_sys, CudaBlas};
     use cudarc::driver::{sys, DevicePtr, DevicePtrMut};
@@ -315,8 +340,14 @@ mod gpu {
         median_s(&samples)
     }
 
-    /// Median seconds of our dense attention kernel (w4m2), (non-causal, causal).
-    fn dense_attention(gpu: &Gpu, shape: AttentionShape, warmup: usize, iters: usize) -> Result<(f64, f64)> {
+    /// Median seconds of our dense attention kernel with `tile`, (non-causal, causal).
+    fn dense_attention(
+        gpu: &Gpu,
+        shape: AttentionShape,
+        tile: TileConfig,
+        warmup: usize,
+        iters: usize,
+    ) -> Result<(f64, f64)> {
         let (h, l, d) = (shape.heads as usize, shape.seq_len as usize, shape.head_dim as usize);
         let mut rng = SeededRng::new(0, 11);
         let (q, k, v) = (
@@ -331,7 +362,7 @@ mod gpu {
                 seq_len: l,
                 head_dim: d,
                 causal,
-                tile: TileConfig::W4M2,
+                tile,
             };
             let mut run = AttentionRun::new(gpu, params, &q, &k, &v, None)?;
             median_s(&run.time_ms(warmup, iters)?)
@@ -354,15 +385,22 @@ mod gpu {
         let copy_bytes = args.copy_mib << 20;
         let gemm_s = gemm(&gpu, args.gemm_size, args.warmup, args.iters)?;
         let copy_s = copy(&gpu, copy_bytes, args.warmup, args.iters)?;
-        let (attention_full_s, attention_causal_s) = dense_attention(&gpu, attention, args.warmup, args.iters)?;
+        let mut kernels = Vec::new();
+        for (kernel, tile) in CALIBRATED_TILES {
+            let (full_s, causal_s) = dense_attention(&gpu, attention, tile, args.warmup, args.iters)?;
+            kernels.push(KernelTimes {
+                kernel,
+                full_s,
+                causal_s,
+            });
+        }
         Ok(Measurements {
             gemm_size: args.gemm_size,
             gemm_s,
             copy_bytes: copy_bytes as f64,
             copy_s,
             attention,
-            attention_full_s,
-            attention_causal_s,
+            kernels,
             device: gpu.name().to_string(),
             driver: format!("driver supports CUDA {}.{}", dv / 1000, dv % 1000 / 10),
         })
@@ -390,8 +428,18 @@ mod tests {
             copy_bytes: (1u64 << 30) as f64,
             copy_s: 2.0 * (1u64 << 30) as f64 / 3.0e12,
             attention,
-            attention_full_s: flops / 309e12,
-            attention_causal_s: flops / 2.0 / 297e12,
+            kernels: vec![
+                KernelTimes {
+                    kernel: "sparselab",
+                    full_s: flops / 309e12,
+                    causal_s: flops / 2.0 / 297e12,
+                },
+                KernelTimes {
+                    kernel: "sparselab-w4m1",
+                    full_s: flops / 253e12,
+                    causal_s: flops / 2.0 / 244e12,
+                },
+            ],
             device: "NVIDIA H100 80GB HBM3".into(),
             driver: "driver supports CUDA 13.0".into(),
         }
@@ -416,13 +464,15 @@ mod tests {
         // The written file loads back, and the roofline then predicts the measured time.
         let text = preset_file(&p, &m).unwrap();
         let back = GpuPreset::from_toml_str(&text, "h100-calibrated.toml").unwrap();
-        let kernel = KernelSpec::by_name("sparselab").unwrap();
-        for (causal, real) in [(false, m.attention_full_s), (true, m.attention_causal_s)] {
-            let work = families::dense(AttentionShape { causal, ..m.attention }, kernel.tile).unwrap();
-            let pred = predict(&back, &work, &kernel).unwrap();
-            assert_eq!(pred.efficiency_source, "measured");
-            let err = pred.predicted_kernel.time_s / real - 1.0;
-            assert!(err.abs() < 1e-6, "causal {causal}: {err}");
+        for k in &m.kernels {
+            let kernel = KernelSpec::by_name(k.kernel).unwrap();
+            for (causal, real) in [(false, k.full_s), (true, k.causal_s)] {
+                let work = families::dense(AttentionShape { causal, ..m.attention }, kernel.tile).unwrap();
+                let pred = predict(&back, &work, &kernel).unwrap();
+                assert_eq!(pred.efficiency_source, "measured");
+                let err = pred.predicted_kernel.time_s / real - 1.0;
+                assert!(err.abs() < 1e-6, "{} causal {causal}: {err}", k.kernel);
+            }
         }
     }
 

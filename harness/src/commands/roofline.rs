@@ -14,7 +14,8 @@ use crate::provenance::Provenance;
 use crate::roofline_work::{analytic, from_workload, MethodWork};
 use sparselab_simulators::roofline::{apply_scales, predict, AttentionShape, GpuPreset, Prediction, Scale};
 
-mod paper;
+mod against;
+pub mod paper;
 
 /// Version of the model's formulas, recorded in every row.
 pub const MODEL: &str = "roofline-v1";
@@ -67,6 +68,10 @@ pub struct RooflineArgs {
     /// Predict a paper's table instead: `minference` (LLaMA-3-8B prefill, 100K-1M, A100).
     #[arg(long)]
     pub paper: Option<String>,
+    /// Predict every row of a `sparselab bench` CSV instead and print the error against its
+    /// measured median (and how far each kernel falls short of its roofline).
+    #[arg(long)]
+    pub against: Option<PathBuf>,
     /// Write the rows as CSV here (atomically).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -162,6 +167,9 @@ pub fn run(args: &RooflineArgs) -> Result<()> {
             "minference" => paper::run(args),
             other => bail!("--paper {other}: known papers: minference"),
         };
+    }
+    if let Some(bench_csv) = &args.against {
+        return against::run(args, bench_csv);
     }
     let (preset, scale) = load_preset(args.hardware.as_deref(), "h100", &args.scales)?;
     let specs = split_methods(&args.methods);

@@ -22,7 +22,7 @@ pub struct KernelSpec {
 }
 
 /// The kernels the model knows.
-pub const KERNELS: [KernelSpec; 4] = [
+pub const KERNELS: [KernelSpec; 6] = [
     KernelSpec {
         name: "fa2",
         summary: "FlashAttention-2 (PyTorch SDPA flash): 128x64 tiles, 4 warps, 2 blocks/SM",
@@ -51,6 +51,21 @@ pub const KERNELS: [KernelSpec; 4] = [
         max_blocks_per_sm: 2,
         // results/gpu-attention-h100-2026-11-23: block-sparse at 5% and 10% density take 2.4-2.6
         // tile-times per query block more than density x dense.
+        block_overhead_tiles: 2.5,
+    },
+    KernelSpec {
+        name: "sparselab-w4m1",
+        summary:
+            "sparselab's CUDA kernels with w4m1 tiles (64x64, 4 warps of 16 rows): vertical-slash, A-shape, block 64",
+        tile: TileShape { q: 64, k: 64 },
+        max_blocks_per_sm: 4,
+        block_overhead_tiles: 2.5,
+    },
+    KernelSpec {
+        name: "sparselab-w8m1",
+        summary: "sparselab's dense kernel with w8m1 tiles (128x64, 8 warps of 16 rows)",
+        tile: TileShape { q: 128, k: 64 },
+        max_blocks_per_sm: 1,
         block_overhead_tiles: 2.5,
     },
 ];

@@ -81,6 +81,8 @@ pub struct PhaseTime {
     pub compute_s: f64,
     /// Memory time, seconds (before the tail factor).
     pub memory_s: f64,
+    /// Tail factor of the wave schedule (1 for the estimation phase).
+    pub tail_factor: f64,
     /// The phase's time, seconds.
     pub time_s: f64,
     /// `tensor`, `sfu`, `vector`, `hbm` or `l2` (`none` for an empty phase).
@@ -218,6 +220,7 @@ fn kernel_phase(
     let phase = PhaseTime {
         compute_s: compute,
         memory_s: memory,
+        tail_factor: waves.tail_factor,
         time_s: compute.max(memory) * waves.tail_factor,
         limiter: if compute >= memory { climit } else { mlimit },
     };
@@ -233,6 +236,7 @@ fn estimation_phase(work: &AttentionWork, ceil: &Ceilings, d: Derating) -> Phase
     PhaseTime {
         compute_s: compute,
         memory_s: memory,
+        tail_factor: 1.0,
         time_s: compute.max(memory),
         limiter: if compute == 0.0 && memory == 0.0 {
             "none"
