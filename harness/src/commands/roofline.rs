@@ -14,7 +14,7 @@ use crate::provenance::Provenance;
 use crate::roofline_work::{analytic, from_workload, MethodWork};
 use sparselab_simulators::roofline::{apply_scales, predict, AttentionShape, GpuPreset, Prediction, Scale};
 
-mod against;
+pub mod against;
 pub mod paper;
 
 /// Version of the model's formulas, recorded in every row.
