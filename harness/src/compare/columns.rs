@@ -2,9 +2,10 @@
 //! `compare` and `merge` agree on every file our commands write.
 //!
 //! The rule, in order:
-//! 1. **provenance** (`git_commit`, `date`, `time`, `host`, `hostname`, `driver`, `cuda`, `sms`): where and
-//!    when a row was produced; never part of the key, never compared.
-//! 2. **samples** (`samples_ms`): the `;`-separated timing samples; a file with this column is a timing file.
+//! 1. **provenance** (`git_commit`, `date`, `time`, `host`, `hostname`, `driver`, `cuda`, `sms`, `clocks`):
+//!    where and when a row was produced; never part of the key, never compared.
+//! 2. **samples** (`samples_ms`): the `;`-separated timing samples. A file with this column, or with a
+//!    measured median (`median_ms`, `kernel_ms`), is a timing file.
 //! 3. **order** (`work_index`): a row's position in the unsharded work list; orders merged shards, is not
 //!    part of the key (adding a method would shift every later index).
 //! 4. **unstable**: wall times recorded without samples (`*_cpu_ms`, `*_wall_ms`, e.g. `select_cpu_ms`):
@@ -41,8 +42,11 @@ pub const SAMPLES: &str = "samples_ms";
 pub const ORDER: &str = "work_index";
 /// Columns that hold a timed row's median when it has no samples, in order of preference.
 pub const MEDIAN_COLUMNS: [&str; 3] = ["median_ms", "kernel_ms", "time_ms"];
+/// Columns that make a file a timing file (measured medians; `time_ms` is also the accelerator model's
+/// deterministic output, so it alone does not).
+pub const MEASURED_MEDIANS: [&str; 2] = ["median_ms", "kernel_ms"];
 
-const PROVENANCE: [&str; 8] = [
+const PROVENANCE: [&str; 9] = [
     "git_commit",
     "date",
     "time",
@@ -51,6 +55,7 @@ const PROVENANCE: [&str; 8] = [
     "driver",
     "cuda",
     "sms",
+    "clocks",
 ];
 const MEASUREMENT_NAMES: [&str; 8] = [
     "density",
@@ -158,7 +163,7 @@ mod tests {
         assert_eq!(role("select_cpu_ms"), Role::Unstable);
         assert_eq!(role("samples_ms"), Role::Samples);
         assert_eq!(role("work_index"), Role::Order);
-        for p in ["git_commit", "date", "driver", "cuda", "sms", "host"] {
+        for p in ["git_commit", "date", "driver", "cuda", "sms", "host", "clocks"] {
             assert_eq!(role(p), Role::Provenance, "{p}");
         }
     }

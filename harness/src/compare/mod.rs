@@ -10,7 +10,8 @@
 //! | [`exact`] | a deterministic row: values written identically (or within `--rel-tol`) |
 //! | [`report`] | the table of what changed |
 //!
-//! A file with a `samples_ms` column is a timing file: each matched row is tested and only a
+//! A file with a `samples_ms` column (or a measured median, `kernel_ms` or `median_ms`) is a timing
+//! file: each matched row is tested and only a
 //! significant slowdown fails. Any other file is deterministic output: every measurement must match,
 //! and rows or measurement columns present in one file only fail too.
 
@@ -186,7 +187,10 @@ pub fn compare(base: &CsvTable, new: &CsvTable, opts: &Options) -> Result<Compar
     let new_key = KeyColumns::locate(new, &key_names)?;
     let base_index = index_rows(base, &base_key)?;
     let new_index = index_rows(new, &new_key)?;
-    let mode = if base.column(columns::SAMPLES).is_some() || new.column(columns::SAMPLES).is_some() {
+    let timed = |t: &CsvTable| {
+        t.column(columns::SAMPLES).is_some() || columns::MEASURED_MEDIANS.iter().any(|c| t.column(c).is_some())
+    };
+    let mode = if timed(base) || timed(new) {
         Mode::Timing
     } else {
         Mode::Exact

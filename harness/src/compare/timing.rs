@@ -82,7 +82,7 @@ pub fn compare_timed(
     let (verdict, note) = match test {
         None => {
             let which = match (bs.len() < 2, ns.len() < 2) {
-                (true, true) => "either file",
+                (true, true) => "both files",
                 (true, false) => "BASE",
                 _ => "NEW",
             };
