@@ -80,8 +80,10 @@ __device__ __forceinline__ void bsr_fwd(const bf16_t* Q, const bf16_t* K, const 
     SL_BSR(D, W, M, false, full)     \
     SL_BSR(D, W, M, true, causal)
 
-// (warps, slabs per warp): 64-row blocks (4, 1); 128-row blocks (8, 1) or (4, 2).
+// (warps, slabs per warp): 64-row blocks (4, 1) or (2, 2); 128-row blocks (8, 1) or (4, 2).
 SL_ALL(64, 4, 1)
+SL_ALL(64, 2, 2)
+SL_ALL(128, 2, 2)
 SL_ALL(64, 8, 1)
 SL_ALL(64, 4, 2)
 SL_ALL(128, 4, 1)

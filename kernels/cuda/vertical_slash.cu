@@ -8,8 +8,9 @@
 // Index arrays (int32): for row = head * query_blocks + query_block,
 // blocks[blk_start[row] .. + blk_count[row]] and cols[col_start[row] .. + col_count[row]],
 // both sorted, disjoint, every key < L. The index is shared by every batch entry.
-// Grid: x = query block (heaviest first), y = batch * heads. Block: 4 warps x 16 rows.
-// Exported names: attn_fwd_vs_d{D}_w4_m1.
+// Grid: x = query block (heaviest first), y = batch * heads. Block: 4 warps x 16 rows
+// or 2 warps x 32 rows (each K/V fragment feeds two matrix products).
+// Exported names: attn_fwd_vs_d{D}_w{4|2}_m{1|2}.
 #include "attention_common.cuh"
 
 namespace sl {
@@ -78,6 +79,8 @@ __device__ __forceinline__ void vs_fwd(const bf16_t* Q, const bf16_t* K, const b
                             kv_heads, scale_log2);                                                              \
     }
 
-// The format's query block is 64 rows: 4 warps of 16 rows.
+// The format's query block is 64 rows: 4 warps of 16 rows, or 2 warps of 32 rows.
 SL_VS(64, 4, 1)
 SL_VS(128, 4, 1)
+SL_VS(64, 2, 2)
+SL_VS(128, 2, 2)

@@ -129,7 +129,12 @@ fn block_sparse_matches_reference() {
     for &(h, kvh, l, d) in &shapes {
         for block in [64, 128] {
             for causal in [false, true] {
-                for (density, tile) in [(0.1, TileConfig::W4), (0.5, TileConfig::W8), (1.0, TileConfig::W4M2)] {
+                for (density, tile) in [
+                    (0.1, TileConfig::W4),
+                    (0.5, TileConfig::W8),
+                    (1.0, TileConfig::W4M2),
+                    (0.3, TileConfig::W2M2),
+                ] {
                     seed += 1;
                     let w = workload(seed, h, kvh, l, d);
                     let mask = random_block_mask(seed, h, l, block, causal, density);
@@ -181,11 +186,14 @@ fn vertical_slash_matches_reference() {
             seed += 1;
             let w = workload(seed, h, kvh, l, d);
             let mask = random_vs_mask(seed, h, l, nv, ns, diag);
-            let label = format!(
-                "vs h{h} kv{kvh} L{l} D{d} v{nv} s{ns} diag={diag} density={:.3}",
-                mask.density()
-            );
-            check(&gpu, &w, &mask, TileConfig::W4M2, &label);
+            for tile in [TileConfig::W4, TileConfig::W2M2] {
+                let label = format!(
+                    "vs h{h} kv{kvh} L{l} D{d} v{nv} s{ns} diag={diag} density={:.3} tile={}",
+                    mask.density(),
+                    tile.label()
+                );
+                check(&gpu, &w, &mask, tile, &label);
+            }
         }
     }
 }

@@ -32,8 +32,11 @@ impl TileConfig {
     pub const W8: Self = Self { warps: 8, slabs: 1 };
     /// 128-row blocks, 4 warps of 32 rows.
     pub const W4M2: Self = Self { warps: 4, slabs: 2 };
+    /// 64-row blocks, 2 warps of 32 rows: the K/V fragment reuse of W4M2 at the
+    /// 64-row granularity of MInference's formats.
+    pub const W2M2: Self = Self { warps: 2, slabs: 2 };
     /// Every configuration compiled in `attention.cu`.
-    pub const ALL: [Self; 3] = [Self::W4, Self::W8, Self::W4M2];
+    pub const ALL: [Self; 4] = [Self::W4, Self::W8, Self::W4M2, Self::W2M2];
 
     /// Query rows per block.
     pub fn rows(&self) -> usize {
@@ -112,7 +115,7 @@ impl AttentionParams {
             return Err(KernelError::Unsupported {
                 param: "tile",
                 value: self.tile.label(),
-                expected: "w4m1, w8m1 or w4m2".to_string(),
+                expected: "w4m1, w8m1, w4m2 or w2m2".to_string(),
             });
         }
         if self.kv_heads == 0 || self.heads == 0 || self.heads % self.kv_heads != 0 {
@@ -475,7 +478,7 @@ fn kept_counts(mask: &Mask, heads: usize, l: usize) -> Vec<u32> {
 /// vertical-slash and streaming masks have kernels; other formats are an error.
 /// `tile` picks the dense and streaming kernels' block; for a block mask it is used
 /// when its rows equal the mask's block, else [`TileConfig::for_rows`] decides;
-/// vertical-slash always runs 64-row blocks (the format's).
+/// vertical-slash always runs 64-row blocks (the format's): w2m2 when asked, else w4m1.
 pub fn gpu_attention(gpu: &Gpu, w: &Workload, mask: &Mask, tile: TileConfig) -> Result<AttentionOutput> {
     mask.check_fits(w.heads(), w.seq_len(), mask.causal())?;
     let params = AttentionParams {

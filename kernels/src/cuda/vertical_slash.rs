@@ -139,12 +139,21 @@ impl VsIndexArgs {
     }
 }
 
-/// The launch configuration of the vertical-slash kernel for `p` (pure). The format's
-/// query block is 64 rows, so the tile is always [`TileConfig::W4`] (`p.tile` is
-/// ignored); causal only.
+/// The tile of the vertical-slash kernel for a requested `tile`: the format's query
+/// block is 64 rows, so [`TileConfig::W2M2`] when asked for, else [`TileConfig::W4`].
+pub fn vs_tile(tile: TileConfig) -> TileConfig {
+    if tile == TileConfig::W2M2 {
+        tile
+    } else {
+        TileConfig::W4
+    }
+}
+
+/// The launch configuration of the vertical-slash kernel for `p` (pure), with the
+/// tile [`vs_tile`] picks; causal only.
 pub fn plan_vs_launch(p: &AttentionParams) -> Result<LaunchPlan> {
     let p = AttentionParams {
-        tile: TileConfig::W4,
+        tile: vs_tile(p.tile),
         ..*p
     };
     p.validate()?;
@@ -156,9 +165,9 @@ pub fn plan_vs_launch(p: &AttentionParams) -> Result<LaunchPlan> {
         });
     }
     Ok(LaunchPlan {
-        kernel: format!("attn_fwd_vs_d{}_w4_m1", p.head_dim),
+        kernel: format!("attn_fwd_vs_d{}_w{}_m{}", p.head_dim, p.tile.warps, p.tile.slabs),
         grid: (num_blocks(p.seq_len, VS_BLOCK) as u32, p.heads as u32, 1),
-        block: (128, 1, 1),
+        block: (32 * p.tile.warps as u32, 1, 1),
         shared_bytes: ((VS_BLOCK + 2 * KEY_TILE) * p.head_dim * 2) as u32,
     })
 }
@@ -188,7 +197,7 @@ pub fn vs_run_with_index<'g>(
 ) -> Result<AttentionRun<'g>> {
     let plan = plan_vs_launch(&p)?;
     let p = AttentionParams {
-        tile: TileConfig::W4,
+        tile: vs_tile(p.tile),
         ..p
     };
     AttentionRun::with_plan(gpu, p, plan, &VERTICAL_SLASH, q, k, v, Some(Box::new(args)))
@@ -231,6 +240,12 @@ mod tests {
         assert_eq!(plan.grid, (16, 8, 1)); // ceil(1000 / 64)
         assert_eq!(plan.block, (128, 1, 1));
         assert_eq!(plan.shared_bytes, (64 + 128) * 128 * 2);
+        let two = plan_vs_launch(&AttentionParams {
+            tile: TileConfig::W2M2,
+            ..params()
+        })
+        .unwrap();
+        assert_eq!((two.kernel.as_str(), two.block.0), ("attn_fwd_vs_d128_w2_m2", 64));
         let e = plan_vs_launch(&AttentionParams {
             causal: false,
             ..params()

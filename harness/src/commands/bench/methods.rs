@@ -6,20 +6,16 @@
 //! |---|---|---|---|
 //! | `dense` | none | - | dense, each `--tiles` configuration |
 //! | `block-sparse` | random 128-token blocks at each `--densities` | given | block-sparse, w4m2 |
-//! | `vertical-slash[:v=..,s=..]` | MInference's estimate from the last 64 queries (causal) | GPU | vertical-slash, w4m1 |
-//! | `vertical-slash-local[:v=..,s=..]` | given: the `s` most local diagonals and `v` evenly spread columns (the pattern of MInference's own kernel timings, REFERENCE.md §1) | given | vertical-slash, w4m1 |
+//! | `vertical-slash[:v=..,s=..]` | MInference's estimate from the last 64 queries (causal) | GPU | vertical-slash, w4m1 and w2m2 |
+//! | `vertical-slash-local[:v=..,s=..]` | given: the `s` most local diagonals and `v` evenly spread columns (the pattern of MInference's own kernel timings, REFERENCE.md §1) | given | vertical-slash, w4m1 and w2m2 |
 //! | `a-shape[:sink=..,local=..]` | sink + window (causal) | given | streaming, w4m1 |
-//! | `block-topk[:k=..,block=..]` | pooled scores, top-k blocks per query block | GPU | block-sparse, w4m1 (64) / w4m2 (128) |
+//! | `block-topk[:k=..,block=..]` | pooled scores, top-k blocks per query block | GPU | block-sparse, w4m1 and w2m2 (64) / w4m2 (128) |
 
-use anyhow::{bail, Context, Result};
-use sparselab_kernels::cuda::attention::plan_launch;
-use sparselab_kernels::cuda::index::topk_offsets;
-use sparselab_kernels::cuda::sources::ATTENTION;
+use anyhow::{bail, Result};
+use sparselab_kernels::cuda::attention::block_csr;
 use sparselab_kernels::cuda::streaming::streaming_run;
 use sparselab_kernels::cuda::vertical_slash::{vs_host_index, vs_run_with_index, VsHostIndex, VsIndexArgs};
-use sparselab_kernels::cuda::{
-    AttentionParams, AttentionRun, BlockTopKBuilder, Gpu, SparseLayout, TileConfig, VsIndexBuilder,
-};
+use sparselab_kernels::cuda::{AttentionParams, AttentionRun, BlockTopKBuilder, Gpu, TileConfig, VsIndexBuilder};
 use sparselab_kernels::mask::{
     attended_pairs, BlockSparseMask, MaskFormat, StreamingMask, VerticalSlashMask, VS_BLOCK,
 };
@@ -101,6 +97,9 @@ impl BenchMethod {
         )
     }
 }
+
+/// The 64-row tiles timed for the formats with 64-row query blocks.
+const ROWS_64: [TileConfig; 2] = [TileConfig::W4, TileConfig::W2M2];
 
 /// Timings of one kernel (and its index building) on one shape.
 pub struct Measured {
@@ -184,7 +183,7 @@ pub fn measure(
                 let m = random_block_mask(rng, h, l, p.causal, d)?;
                 let params = format!("block=128,tile=w4m2,target={d}");
                 if let Some(w) = masks {
-                    let (offsets, blocks) = sparselab_kernels::cuda::attention::block_csr(&m);
+                    let (offsets, blocks) = block_csr(&m);
                     w.block(&s.meta("block-sparse", &params), 128, &offsets, &blocks)?;
                 }
                 let density = m.selected_tiles() as f64 / full_tiles(h, m.num_blocks(), p.causal) as f64;
@@ -200,40 +199,45 @@ pub fn measure(
         }
         BenchMethod::VerticalSlash(vs) => {
             let (nv, ns) = vs.effective_budgets(l)?;
-            let params = format!("v={nv},s={ns},tile=w4m1");
             let mut b = VsIndexBuilder::new(s.gpu, p, s.q, s.k, nv, ns)?;
             let index_ms = s.gpu.time_ms(s.warmup, s.iters, || b.build())?;
             let idx = b.index().download(s.gpu)?;
+            drop(b);
             if let Some(w) = masks {
-                w.vertical_slash(&s.meta("vertical-slash", &params), &idx)?;
+                w.vertical_slash(&s.meta("vertical-slash", &format!("v={nv},s={ns}")), &idx)?;
             }
             let density = vs_executed_pairs(&idx, l) as f64 / attended_pairs(h, l, true) as f64;
-            let mut run = vs_run_with_index(s.gpu, *p, s.q, s.k, s.v, b.into_index())?;
-            out.push(Measured {
-                method: "vertical-slash".into(),
-                params,
-                density,
-                index_ms,
-                kernel_ms: time_kernel(&mut run, s)?,
-            });
+            for tile in ROWS_64 {
+                let args = VsIndexArgs::upload(s.gpu, &idx)?;
+                let mut run = vs_run_with_index(s.gpu, s.with_tile(tile), s.q, s.k, s.v, args)?;
+                out.push(Measured {
+                    method: "vertical-slash".into(),
+                    params: format!("v={nv},s={ns},tile={}", tile.label()),
+                    density,
+                    index_ms: index_ms.clone(),
+                    kernel_ms: time_kernel(&mut run, s)?,
+                });
+            }
         }
         BenchMethod::VerticalSlashLocal(vs) => {
             let (nv, ns) = vs.effective_budgets(l)?;
-            let params = format!("v={nv},s={ns},slashes=local,columns=spread,tile=w4m1");
+            let params = format!("v={nv},s={ns},slashes=local,columns=spread");
             let one_head = local_vs_mask(l, nv, ns)?;
             let idx = replicate_heads(&vs_host_index(&one_head)?, h)?;
             if let Some(w) = masks {
                 w.vertical_slash(&s.meta("vertical-slash-local", &params), &idx)?;
             }
-            let args = VsIndexArgs::upload(s.gpu, &idx)?;
-            let mut run = vs_run_with_index(s.gpu, *p, s.q, s.k, s.v, args)?;
-            out.push(Measured {
-                method: "vertical-slash-local".into(),
-                params,
-                density: one_head.executed_pairs() as f64 / attended_pairs(1, l, true) as f64,
-                index_ms: Vec::new(),
-                kernel_ms: time_kernel(&mut run, s)?,
-            });
+            for tile in ROWS_64 {
+                let args = VsIndexArgs::upload(s.gpu, &idx)?;
+                let mut run = vs_run_with_index(s.gpu, s.with_tile(tile), s.q, s.k, s.v, args)?;
+                out.push(Measured {
+                    method: "vertical-slash-local".into(),
+                    params: format!("{params},tile={}", tile.label()),
+                    density: one_head.executed_pairs() as f64 / attended_pairs(1, l, true) as f64,
+                    index_ms: Vec::new(),
+                    kernel_ms: time_kernel(&mut run, s)?,
+                });
+            }
         }
         BenchMethod::AShape(a) => {
             let (sink, local) = a.budgets_on(l)?;
@@ -253,29 +257,32 @@ pub fn measure(
         }
         BenchMethod::BlockTopK(bt) => {
             let (k, block) = bt.budget_on(l)?;
-            let tile = TileConfig::for_rows(block).context("block-topk block must be 64 or 128")?;
-            let params = format!("k={k},block={block},tile={}", tile.label());
             let mut b = BlockTopKBuilder::new(s.gpu, p, s.q, s.k, k, block)?;
             let index_ms = s.gpu.time_ms(s.warmup, s.iters, || b.build())?;
-            let nb = l.div_ceil(block);
+            let lists = b.selection()?;
+            drop(b);
+            let m = BlockSparseMask::new(h, l, block, p.causal, lists)?;
             if let Some(w) = masks {
-                let lists = b.selection()?;
-                let offsets = topk_offsets(h, nb, k, p.causal)?;
-                let blocks: Vec<u32> = lists.concat();
-                w.block(&s.meta("block-topk", &params), block, &offsets, &blocks)?;
+                let (offsets, blocks) = block_csr(&m);
+                w.block(
+                    &s.meta("block-topk", &format!("k={k},block={block}")),
+                    block,
+                    &offsets,
+                    &blocks,
+                )?;
             }
-            let selected = *topk_offsets(h, nb, k, p.causal)?.last().unwrap_or(&0) as f64;
-            let pt = s.with_tile(tile);
-            let plan = plan_launch(&pt, SparseLayout::Block { block })?;
-            let args = Box::new(b.into_index());
-            let mut run = AttentionRun::with_plan(s.gpu, pt, plan, &ATTENTION, s.q, s.k, s.v, Some(args))?;
-            out.push(Measured {
-                method: "block-topk".into(),
-                params,
-                density: selected / full_tiles(h, nb, p.causal) as f64,
-                index_ms,
-                kernel_ms: time_kernel(&mut run, s)?,
-            });
+            let density = m.selected_tiles() as f64 / full_tiles(h, m.num_blocks(), p.causal) as f64;
+            let tiles: &[TileConfig] = if block == 64 { &ROWS_64 } else { &[TileConfig::W4M2] };
+            for &tile in tiles {
+                let mut run = AttentionRun::new(s.gpu, s.with_tile(tile), s.q, s.k, s.v, Some(&m))?;
+                out.push(Measured {
+                    method: "block-topk".into(),
+                    params: format!("k={k},block={block},tile={}", tile.label()),
+                    density,
+                    index_ms: index_ms.clone(),
+                    kernel_ms: time_kernel(&mut run, s)?,
+                });
+            }
         }
     }
     Ok(out)
