@@ -86,7 +86,7 @@ pub fn welch_t_test(a: &[f64], b: &[f64]) -> Option<Welch> {
     let t = (mb - ma) / se2.sqrt();
     let df = se2 * se2 / (sa * sa / (a.len() as f64 - 1.0) + sb * sb / (b.len() as f64 - 1.0));
     let p = StudentsT::new(0.0, 1.0, df)
-        .map(|dist| 2.0 * (1.0 - dist.cdf(t.abs())))
+        .map(|dist| 2.0 * dist.sf(t.abs()))
         .unwrap_or(f64::NAN);
     Some(Welch {
         t,
