@@ -3,9 +3,13 @@
 //! the ratio and whether ours was measured (on which device) or predicted (by which
 //! model).
 
+mod measured;
+mod minference;
 pub mod papers;
+mod predicted;
 pub mod row;
 mod sat_bdwp;
+mod seerattention;
 mod xattention;
 mod zoology;
 
@@ -18,6 +22,10 @@ use row::{render, ReproduceRow};
 /// Papers `reproduce` knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Paper {
+    /// MInference's A100 prefill latency table, speedups and kernel speedups (roofline).
+    Minference,
+    /// SeerAttention's 5.67x block-sparse kernel speedup at 32k (roofline; measured with --measured).
+    Seerattention,
     /// XAttention's selection density by length (CPU).
     Xattention,
     /// SAT/BDWP's 2:8 training speedup (accelerator model).
@@ -34,6 +42,13 @@ pub struct ReproduceArgs {
     /// Which paper.
     #[arg(value_enum)]
     pub paper: Paper,
+    /// GPU preset for the roofline predictions (default: the paper's card, a100 for MInference; h100
+    /// for SeerAttention), or a preset file written by `sparselab calibrate`.
+    #[arg(long)]
+    pub hardware: Option<String>,
+    /// CSVs of `sparselab bench` (and the peers' scripts) whose timings to compare, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub measured: Vec<PathBuf>,
     /// Longest sequence to run on the CPU (XAttention's lengths go to 128k; selection at 128k takes minutes
     /// and several GB on a laptop).
     #[arg(long, default_value_t = 32768)]
@@ -52,7 +67,13 @@ pub struct ReproduceArgs {
 /// Runs the command: computes our side of each figure, prints the table with sources, writes the CSV.
 pub fn run(args: &ReproduceArgs) -> Result<()> {
     let papers = match args.paper {
-        Paper::All => vec![Paper::Xattention, Paper::SatBdwp, Paper::Zoology],
+        Paper::All => vec![
+            Paper::Minference,
+            Paper::Seerattention,
+            Paper::Xattention,
+            Paper::SatBdwp,
+            Paper::Zoology,
+        ],
         one => vec![one],
     };
     let quiet = args.quiet;
@@ -61,9 +82,12 @@ pub fn run(args: &ReproduceArgs) -> Result<()> {
             eprintln!("{msg}");
         }
     };
+    let timings = measured::load(&args.measured)?;
     let mut all: Vec<ReproduceRow> = Vec::new();
     for paper in &papers {
         let rows = match paper {
+            Paper::Minference => minference::rows(args.hardware.as_deref())?,
+            Paper::Seerattention => seerattention::rows(args.hardware.as_deref(), &timings)?,
             Paper::Xattention => xattention::rows(args.max_len, args.seed, &progress)?,
             Paper::SatBdwp => sat_bdwp::rows()?,
             Paper::Zoology => zoology::rows(args.seed)?,

@@ -27,6 +27,7 @@ fn embedded(paper: &str) -> Option<&'static str> {
         "sat-bdwp" => include_str!("../../../../results/papers/sat-bdwp.csv"),
         "zoology" => include_str!("../../../../results/papers/zoology.csv"),
         "seerattention" => include_str!("../../../../results/papers/seerattention.csv"),
+        "minference" => include_str!("../../../../results/papers/minference.csv"),
         _ => return None,
     })
 }
@@ -68,7 +69,7 @@ mod tests {
 
     #[test]
     fn every_embedded_file_parses_with_sources() {
-        for paper in ["xattention", "sat-bdwp", "zoology", "seerattention"] {
+        for paper in ["xattention", "sat-bdwp", "zoology", "seerattention", "minference"] {
             let rows = figures(paper).unwrap();
             assert!(!rows.is_empty(), "{paper}");
             assert!(rows.iter().all(|r| r.value > 0.0), "{paper}");
