@@ -73,6 +73,22 @@ fn merged_shards_equal_the_unsharded_run() {
         "{}",
         text(&o.stdout)
     );
+    // More shards than methods: the empty shard adds nothing.
+    let (s5, merged5) = (dir.join("s5.csv"), dir.join("merged5.csv"));
+    recall(&s5, &["--shard", "5/6"]);
+    let o = sparselab(&[
+        "merge",
+        merged5.to_str().unwrap(),
+        s0.to_str().unwrap(),
+        s1.to_str().unwrap(),
+        s5.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        text(&o.stdout).contains("merged 5 rows from 2 files"),
+        "{}",
+        text(&o.stdout)
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 

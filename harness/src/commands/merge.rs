@@ -38,12 +38,18 @@ struct Row {
 
 /// Reads, checks and joins the inputs; writes OUT.
 pub fn run(args: &MergeArgs) -> Result<()> {
-    let tables = args
-        .inputs
-        .iter()
-        .map(|p| CsvTable::read(p))
-        .collect::<Result<Vec<_>, _>>()?;
-    let first = &tables[0];
+    // A shard with no work items writes an empty file (no header): it adds no rows.
+    let mut tables = Vec::with_capacity(args.inputs.len());
+    for path in &args.inputs {
+        match CsvTable::read(path) {
+            Ok(t) => tables.push(t),
+            Err(CompareError::Empty { .. }) => eprintln!("{} is empty (a shard without work): no rows", path.display()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let Some(first) = tables.first() else {
+        bail!("every input is empty: nothing to merge (expected at least one CSV with a header)");
+    };
     for t in &tables[1..] {
         if t.header != first.header {
             return Err(CompareError::HeaderMismatch {
@@ -145,9 +151,6 @@ fn set_pareto(first: &CsvTable, tables: &[CsvTable], rows: &mut [Row]) -> Result
     let marks = pareto_front_by_group(&points, &groups);
     for (r, m) in rows.iter_mut().zip(marks) {
         r.fields[mark] = m.to_string();
-    }
-    if rows.is_empty() {
-        bail!("no rows to merge");
     }
     Ok(())
 }
