@@ -11,7 +11,8 @@
 //! - memory time `= max(HBM bytes / hbm_bandwidth, L2 bytes / l2_bandwidth)` ([`super::io`]);
 //! - kernel time `= max(compute, memory) x tail factor` ([`super::waves`]).
 //!
-//! Estimation phase: `tensor / tensor_flops + vector / vector_flops` against `bytes / hbm_bandwidth`.
+//! Estimation phase: `tensor / tensor_flops + vector / vector_flops` against `bytes / hbm_bandwidth`,
+//! derated in `predicted_s` by the preset's `[kernels.estimation]` (compute and memory efficiency).
 //!
 //! Two times per row:
 //! - `roofline_s`: the datasheet ceilings at 100%, no per-block overhead: what the card allows;
@@ -177,6 +178,7 @@ struct Derating {
     tensor: f64,
     memory: f64,
     estimation: f64,
+    estimation_memory: f64,
     block_overhead_tiles: f64,
 }
 
@@ -231,7 +233,7 @@ fn estimation_phase(work: &AttentionWork, ceil: &Ceilings, d: Derating) -> Phase
     let e = &work.estimation;
     let tensor = e.tensor_flops / (ceil.tensor_flops * d.estimation);
     let vector = e.vector_flops / (ceil.vector_flops * d.estimation);
-    let memory = e.bytes / (ceil.hbm_bandwidth * d.memory);
+    let memory = e.bytes / (ceil.hbm_bandwidth * d.estimation_memory);
     let compute = tensor + vector;
     PhaseTime {
         compute_s: compute,
@@ -266,12 +268,14 @@ pub fn predict(preset: &GpuPreset, work: &AttentionWork, kernel: &KernelSpec) ->
         tensor: 1.0,
         memory: 1.0,
         estimation: 1.0,
+        estimation_memory: 1.0,
         block_overhead_tiles: 0.0,
     };
     let real = Derating {
         tensor: eff.tensor,
         memory: eff.memory,
         estimation: est.tensor,
+        estimation_memory: est.memory,
         block_overhead_tiles: kernel.block_overhead_tiles,
     };
     let (roofline_kernel, waves) = kernel_phase(work, &counts, &traffic, &preset.datasheet(), ideal, slots);
