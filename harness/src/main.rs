@@ -43,6 +43,11 @@ enum Command {
     Simulate(commands::simulate::SimulateArgs),
     /// A paper's published figures beside ours (measured or predicted), with the ratio and sources.
     Reproduce(commands::reproduce::ReproduceArgs),
+    /// Regressions between two result CSVs: timings tested for significance (Welch's t-test on
+    /// `samples_ms`), deterministic outputs compared exactly; exits with 1 on a slowdown or a change.
+    Compare(commands::compare::CompareArgs),
+    /// Join the CSVs of a sharded run (`--shard i/n`) into one, in the unsharded order.
+    Merge(commands::merge::MergeArgs),
     /// What-if sweeps: vary the hardware (accelerator model) and see how each speedup moves.
     Sweep(commands::sweep::SweepArgs),
     /// Predicted time of each method on a GPU (A100, H100, H200 or a TOML preset, `--scale` what-ifs):
