@@ -22,7 +22,7 @@ pub struct KernelSpec {
 }
 
 /// The kernels the model knows.
-pub const KERNELS: [KernelSpec; 6] = [
+pub const KERNELS: [KernelSpec; 7] = [
     KernelSpec {
         name: "fa2",
         summary: "FlashAttention-2 (PyTorch SDPA flash): 128x64 tiles, 4 warps, 2 blocks/SM",
@@ -57,6 +57,14 @@ pub const KERNELS: [KernelSpec; 6] = [
         name: "sparselab-w4m1",
         summary:
             "sparselab's CUDA kernels with w4m1 tiles (64x64, 4 warps of 16 rows): vertical-slash, A-shape, block 64",
+        tile: TileShape { q: 64, k: 64 },
+        max_blocks_per_sm: 4,
+        block_overhead_tiles: 2.5,
+    },
+    KernelSpec {
+        name: "sparselab-w2m2",
+        summary:
+            "sparselab's CUDA kernels with w2m2 tiles (64x64, 2 warps of 32 rows): dense, block 64, vertical-slash",
         tile: TileShape { q: 64, k: 64 },
         max_blocks_per_sm: 4,
         block_overhead_tiles: 2.5,

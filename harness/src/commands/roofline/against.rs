@@ -115,7 +115,8 @@ pub fn kernel_of_tile(tile: &str) -> Result<KernelSpec> {
         "w4m2" => "sparselab",
         "w4m1" => "sparselab-w4m1",
         "w8m1" => "sparselab-w8m1",
-        other => bail!("bench tile `{other}`: expected w4m1, w8m1 or w4m2"),
+        "w2m2" => "sparselab-w2m2",
+        other => bail!("bench tile `{other}`: expected w4m1, w8m1, w4m2 or w2m2"),
     };
     Ok(KernelSpec::by_name(name)?)
 }
@@ -329,7 +330,11 @@ mod tests {
         assert!((w.density() - 0.8).abs() < 0.01, "{}", w.density());
         let (w, _) = work_of(&line("a-shape", "sink=128,local=3968,tile=w4m1", true, 0.0)).unwrap();
         assert!(w.density() < 0.5);
-        assert!(work_of(&line("dense", "tile=w2m2", true, 1.0)).is_err());
+        assert!(work_of(&line("dense", "tile=w3m3", true, 1.0)).is_err());
+        assert_eq!(
+            work_of(&line("dense", "tile=w2m2", true, 1.0)).unwrap().1.name,
+            "sparselab-w2m2"
+        );
         let e = work_of(&line("block-topk", "block=64,tile=w4m1", true, 0.1))
             .unwrap_err()
             .to_string();
