@@ -1,13 +1,13 @@
 //! Provenance recorded with every result row: commit, date, device.
 
 use serde::Serialize;
-use std::process::Command;
 
 /// Where and when a result was produced.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Provenance {
-    /// `git rev-parse --short HEAD` of the sources, with `-dirty` when the tree had changes;
-    /// `unknown` outside a git checkout.
+    /// The commit the binary was built from (`git rev-parse --short=12 HEAD` at build time, `-dirty`
+    /// when the tree had uncommitted changes), or `SPARSELAB_GIT_COMMIT` when set; `unknown` when
+    /// built outside a git checkout.
     pub git_commit: String,
     /// UTC time of the run, RFC 3339.
     pub date: String,
@@ -32,24 +32,17 @@ impl Provenance {
     }
 }
 
-fn git_commit() -> String {
-    let run = |args: &[&str]| {
-        Command::new("git")
-            .args(args)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    };
-    match run(&["rev-parse", "--short=12", "HEAD"]) {
-        Some(hash) if !hash.is_empty() => {
-            let dirty = run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
-            if dirty {
-                format!("{hash}-dirty")
-            } else {
-                hash
-            }
-        }
+/// The commit of the sources: `SPARSELAB_GIT_COMMIT` when set (for binaries built elsewhere), else
+/// the commit this binary was built from (recorded by `harness/build.rs`, `-dirty` when the tree had
+/// uncommitted changes), else `unknown`.
+pub fn git_commit() -> String {
+    commit_from(std::env::var("SPARSELAB_GIT_COMMIT").ok(), env!("SPARSELAB_BUILD_COMMIT"))
+}
+
+fn commit_from(overridden: Option<String>, built: &str) -> String {
+    match overridden {
+        Some(c) if !c.trim().is_empty() => c.trim().to_string(),
+        _ if !built.is_empty() => built.to_string(),
         _ => "unknown".into(),
     }
 }
@@ -92,5 +85,13 @@ mod tests {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(20_415), (2025, 11, 23));
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+
+    #[test]
+    fn the_override_wins_then_the_build_commit() {
+        assert_eq!(commit_from(Some("abc123".into()), "def456"), "abc123");
+        assert_eq!(commit_from(Some("  ".into()), "def456"), "def456");
+        assert_eq!(commit_from(None, ""), "unknown");
+        assert!(!git_commit().is_empty());
     }
 }
