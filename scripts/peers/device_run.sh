@@ -1,19 +1,72 @@
 #!/usr/bin/env bash
-# One device call: GPU tests, the kernels' timings next to PyTorch SDPA flash and
-# cuDNN, then compute-sanitizer memcheck and racecheck on the tests. Binaries come
-# prebuilt in .devbin/ (sparselab, cuda_attention, cuda_compile; see the report).
-# Everything lands in $OUT.
+# One device call for the whole GPU suite: correctness (GPU tests, compute-sanitizer), calibration,
+# our kernels by method at 4k-128k with their masks written out, the peers on the very same masks
+# (PyTorch SDPA flash/cuDNN, FlexAttention, MInference's own Triton kernels), the roofline against
+# the measurement, the measured reproduction of SeerAttention's speedup, and the main job.
+# Binaries come prebuilt in target/gpu/ (scripts/peers/build_device_bins.sh) and MInference's
+# kernel files in target/peers/minference/ (fetched, never committed). The device tool returns few
+# files per call, so everything is packed into $OUT/results.tar.gz; the console shows a summary.
+# Usage (device tool): carry target/gpu and target/peers/minference, run
+#   SPARSELAB_GIT_COMMIT=<commit> bash scripts/peers/device_run.sh
 set -u
-B=.devbin
-export PATH=/usr/local/cuda/bin:$PATH
-export PYTHONUNBUFFERED=1
+B=target/gpu
+R=$OUT/r
+M=/tmp/sparselab-masks
+mkdir -p "$R" "$M/causal" "$M/full"
+export PATH=/usr/local/cuda/bin:$PATH PYTHONUNBUFFERED=1
 COMMIT=${SPARSELAB_GIT_COMMIT:-unknown}
-nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu --format=csv | tee "$OUT/env.txt"
-nvcc --version | tail -2 >> "$OUT/env.txt"
-echo "== compile test"; $B/cuda_compile --nocapture 2>&1 | tail -4
-echo "== GPU tests"; $B/cuda_attention --nocapture 2>&1 | tee "$OUT/tests.log" | grep -E "error|panicked|test result|FAILED" | head -20
-echo "== sparselab bench"; $B/sparselab bench --seq-len 4096,16384 --iters 30 --out "$OUT/sparselab.csv" 2>&1 | tee "$OUT/bench.log"
-echo "== peers"; python3 scripts/peers/sdpa_bench.py --seq-len 4096,16384 --iters 30 --commit "$COMMIT" --out "$OUT/peers.csv" 2>&1 | tee "$OUT/peers.log"
-echo "== memcheck"; timeout 150 compute-sanitizer --tool memcheck $B/cuda_attention 2>&1 | tail -6 | tee "$OUT/memcheck.log"
-echo "== racecheck"; timeout 120 compute-sanitizer --tool racecheck $B/cuda_attention dense 2>&1 | tail -6 | tee "$OUT/racecheck.log"
-echo "== ncu (w4m2 dense, L=4096, non-causal)"; timeout 150 ncu --clock-control none -k regex:attn_fwd_dense_d128_w4_m2_full -c 1 --section SpeedOfLight --section Occupancy --metrics smsp__inst_executed_pipe_tensor_op_hmma.avg.pct_of_peak_sustained_active,l1tex__data_bank_conflicts_pipe_lsu_mem_shared.sum,smsp__warp_issue_stalled_barrier_per_warp_active.pct,smsp__warp_issue_stalled_short_scoreboard_per_warp_active.pct,smsp__warp_issue_stalled_mio_throttle_per_warp_active.pct,smsp__warp_issue_stalled_long_scoreboard_per_warp_active.pct $B/sparselab bench --seq-len 4096 --tiles w4m2 --densities none --causal full --warmup 0 --iters 1 --out /tmp/ncu.csv 2>&1 | grep -vE "^==PROF==" | tail -90 | tee "$OUT/ncu.log"
+step() { echo "== $1 ($(date +%T))"; }
+summary() { grep -E "$2" "$1" | tail -"${3:-4}"; }
+
+step env
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.limit --format=csv | tee "$R/env.txt"
+
+step "GPU tests"
+timeout 150 $B/cuda_attention --nocapture > "$R/tests-attention.log" 2>&1; summary "$R/tests-attention.log" "test result|FAILED|panicked"
+timeout 60 $B/cuda_index --nocapture > "$R/tests-index.log" 2>&1; summary "$R/tests-index.log" "test result|FAILED|panicked"
+
+step "compute-sanitizer"
+timeout 100 compute-sanitizer --tool memcheck $B/cuda_attention vertical_slash > "$R/memcheck.log" 2>&1; summary "$R/memcheck.log" "ERROR SUMMARY|test result" 2
+timeout 60 compute-sanitizer --tool racecheck $B/cuda_attention streaming > "$R/racecheck.log" 2>&1; summary "$R/racecheck.log" "HAZARD|RACECHECK SUMMARY|test result" 2
+timeout 60 compute-sanitizer --tool racecheck $B/cuda_attention block_sparse > "$R/racecheck-bsr.log" 2>&1; summary "$R/racecheck-bsr.log" "HAZARD|RACECHECK SUMMARY|test result" 2
+
+step calibrate
+$B/sparselab calibrate --out "$R/h100-calibrated.toml" > "$R/calibrate.log" 2>&1; tail -4 "$R/calibrate.log"
+
+step "bench: causal 4k-128k by method"
+$B/sparselab bench --seq-len 4096,16384,65536,131072 --causal causal \
+    --methods dense,block-sparse,vertical-slash-local,vertical-slash,a-shape,block-topk \
+    --tiles w4m2,w2m2 --densities 0.2,0.05 --warmup 3 --iters 20 --mask-dir "$M/causal" \
+    --out "$R/ours-causal.csv" > "$R/bench-causal.log" 2>&1; tail -3 "$R/bench-causal.log"
+step "bench: non-causal 16k and 32k (SeerAttention's shape)"
+$B/sparselab bench --seq-len 16384,32768 --causal full --methods dense,block-sparse --tiles w4m2 \
+    --densities 0.5,0.2,0.1,0.05 --iters 20 --mask-dir "$M/full" \
+    --out "$R/ours-full.csv" > "$R/bench-full.log" 2>&1; tail -2 "$R/bench-full.log"
+$B/sparselab bench --seq-len 32768 --causal causal --methods dense,block-sparse --tiles w4m2 --densities 0.1 \
+    --iters 20 --out "$R/ours-32k-causal.csv" > "$R/bench-32k.log" 2>&1; tail -2 "$R/bench-32k.log"
+
+step "peers: SDPA"
+python3 scripts/peers/sdpa_bench.py --seq-len 16384,32768,65536,131072 --causal causal --iters 20 \
+    --commit "$COMMIT" --out "$R/peers-sdpa-causal.csv" > "$R/peers-sdpa.log" 2>&1
+python3 scripts/peers/sdpa_bench.py --seq-len 16384,32768 --causal full --iters 20 \
+    --commit "$COMMIT" --out "$R/peers-sdpa-full.csv" >> "$R/peers-sdpa.log" 2>&1; tail -4 "$R/peers-sdpa.log"
+step "peers: MInference's Triton kernels on our masks"
+timeout 150 python3 scripts/peers/minference_bench.py --mask-dir "$M/causal" --minference-dir target/peers/minference \
+    --iters 20 --commit "$COMMIT" --out "$R/peers-minference.csv" > "$R/peers-minference.log" 2>&1; tail -8 "$R/peers-minference.log"
+step "peers: FlexAttention on our masks"
+timeout 150 python3 scripts/peers/flex_masks.py --mask-dir "$M/causal" --iters 20 --commit "$COMMIT" \
+    --out "$R/peers-flex-causal.csv" > "$R/peers-flex.log" 2>&1
+timeout 90 python3 scripts/peers/flex_masks.py --mask-dir "$M/full" --iters 20 --commit "$COMMIT" \
+    --out "$R/peers-flex-full.csv" >> "$R/peers-flex.log" 2>&1; tail -6 "$R/peers-flex.log"
+
+step "roofline against the measurement"
+$B/sparselab roofline --hardware "$R/h100-calibrated.toml" --against "$R/ours-causal.csv" \
+    --out "$R/against.csv" > "$R/against.log" 2>&1; tail -2 "$R/against.log"
+step "reproduce seerattention (measured)"
+$B/sparselab reproduce seerattention --measured "$R/ours-full.csv,$R/ours-32k-causal.csv,$R/peers-sdpa-causal.csv,$R/peers-sdpa-full.csv" \
+    --out "$R/reproduce-seerattention.csv" > "$R/reproduce-seerattention.log" 2>&1; head -8 "$R/reproduce-seerattention.log"
+step "the main job with a GPU"
+timeout 120 $B/sparselab run --out-dir "$R/run" > "$R/run.log" 2>&1; tail -5 "$R/run.log"
+
+step pack
+tar czf "$OUT/results.tar.gz" -C "$R" . && ls -la "$OUT/results.tar.gz"

@@ -26,9 +26,9 @@ def time_ms(fn, warmup, iters):
         b.record()
         b.synchronize()
         times.append(a.elapsed_time(b))
-    times.sort()
-    pick = lambda p: times[round((len(times) - 1) * p)]
-    return pick(0.5), pick(0.1), pick(0.9)
+    s = sorted(times)
+    pick = lambda p: s[round((len(s) - 1) * p)]
+    return pick(0.5), pick(0.1), pick(0.9), times
 
 
 def main():
@@ -38,6 +38,7 @@ def main():
     ap.add_argument("--head-dim", type=int, default=128)
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--iters", type=int, default=30)
+    ap.add_argument("--causal", default="full,causal", help="comma-separated: full, causal")
     ap.add_argument("--commit", default="unknown")
     ap.add_argument("--out", default="peers.csv")
     args = ap.parse_args()
@@ -50,12 +51,12 @@ def main():
     for L in [int(x) for x in args.seq_len.split(",")]:
         shape = (1, args.heads, L, args.head_dim)
         q, k, v = (torch.rand(shape, device="cuda", dtype=torch.bfloat16, generator=g) * 4 - 2 for _ in range(3))
-        for causal in (False, True):
+        for causal in [c == "causal" for c in args.causal.split(",")]:
             for name, backend in (("sdpa-flash", SDPBackend.FLASH_ATTENTION), ("sdpa-cudnn", SDPBackend.CUDNN_ATTENTION)):
                 try:
                     with sdpa_kernel([backend]):
                         fn = lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal)
-                        med, p10, p90 = time_ms(fn, args.warmup, args.iters)
+                        med, p10, p90, samples = time_ms(fn, args.warmup, args.iters)
                 except Exception as e:  # a backend that refuses the shape is reported, not fatal
                     print(f"{name} L={L} causal={causal}: {e}")
                     continue
@@ -67,7 +68,8 @@ def main():
                                  kernel_ms=med, p10_ms=p10, p90_ms=p90, tflops_actual=tf, tflops_dense_equiv=tf,
                                  git_commit=args.commit, device=dev, driver=driver,
                                  cuda=f"torch {torch.__version__} (CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()})",
-                                 sms=torch.cuda.get_device_properties(0).multi_processor_count))
+                                 sms=torch.cuda.get_device_properties(0).multi_processor_count,
+                                 samples_ms=";".join(f"{x:.5f}" for x in samples)))
     with open(args.out, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
         w.writeheader()
