@@ -36,7 +36,10 @@ impl Provenance {
 /// the commit this binary was built from (recorded by `harness/build.rs`, `-dirty` when the tree had
 /// uncommitted changes), else `unknown`.
 pub fn git_commit() -> String {
-    commit_from(std::env::var("SPARSELAB_GIT_COMMIT").ok(), env!("SPARSELAB_BUILD_COMMIT"))
+    commit_from(
+        std::env::var("SPARSELAB_GIT_COMMIT").ok(),
+        env!("SPARSELAB_BUILD_COMMIT"),
+    )
 }
 
 fn commit_from(overridden: Option<String>, built: &str) -> String {
