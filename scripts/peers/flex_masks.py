@@ -23,28 +23,12 @@ import argparse
 import csv
 import json
 import os
-import subprocess
 
 import numpy as np
 import torch
+
+from peer_common import device_columns, samples_column, time_ms
 from torch.nn.attention.flex_attention import BlockMask, create_block_mask, flex_attention
-
-
-def time_ms(fn, warmup, iters):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(iters):
-        a = torch.cuda.Event(enable_timing=True)
-        b = torch.cuda.Event(enable_timing=True)
-        a.record()
-        fn()
-        b.record()
-        b.synchronize()
-        times.append(a.elapsed_time(b))
-    s = sorted(times)
-    pick = lambda p: s[round((len(s) - 1) * p)]
-    return pick(0.5), pick(0.1), pick(0.9), times
 
 
 def causal_mod(b, h, q, k):
@@ -99,10 +83,7 @@ def main():
     ap.add_argument("--commit", default="unknown")
     ap.add_argument("--out", default="flex.csv")
     args = ap.parse_args()
-    dev = torch.cuda.get_device_name(0)
-    driver = subprocess.run(
-        ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"], capture_output=True, text=True
-    ).stdout.strip()
+    dev = device_columns(args.commit, ", FlexAttention")
     flex = torch.compile(flex_attention, dynamic=False)
     g = torch.Generator(device="cuda").manual_seed(0)
     inputs = {}
@@ -150,10 +131,8 @@ def main():
         rows.append(dict(method=f"flex:{meta['method']}", params=meta["params"], seq_len=L, heads=H, kv_heads=kvh,
                          head_dim=D, causal=str(causal).lower(), density=density, index_ms=0.0, kernel_ms=med,
                          p10_ms=p10, p90_ms=p90, tflops_actual=tf * density, tflops_dense_equiv=tf,
-                         git_commit=args.commit, device=dev, driver=driver,
-                         cuda=f"torch {torch.__version__} (CUDA {torch.version.cuda})",
-                         sms=torch.cuda.get_device_properties(0).multi_processor_count,
-                         samples_ms=";".join(f"{x:.5f}" for x in samples)))
+                         **dev,
+                         samples_ms=samples_column(samples)))
     if rows:
         with open(args.out, "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))

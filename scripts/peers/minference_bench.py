@@ -26,28 +26,12 @@ import csv
 import importlib.util
 import json
 import os
-import subprocess
 import tempfile
 
 import numpy as np
 import torch
 
-
-def time_ms(fn, warmup, iters):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(iters):
-        a = torch.cuda.Event(enable_timing=True)
-        b = torch.cuda.Event(enable_timing=True)
-        a.record()
-        fn()
-        b.record()
-        b.synchronize()
-        times.append(a.elapsed_time(b))
-    s = sorted(times)
-    pick = lambda p: s[round((len(s) - 1) * p)]
-    return pick(0.5), pick(0.1), pick(0.9), times
+from peer_common import device_columns, samples_column, time_ms
 
 
 def load_ops(directory):
@@ -86,10 +70,7 @@ def main():
     ap.add_argument("--out", default="minference.csv")
     args = ap.parse_args()
     vs_ops, bs_ops = load_ops(args.minference_dir)
-    dev = torch.cuda.get_device_name(0)
-    driver = subprocess.run(
-        ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"], capture_output=True, text=True
-    ).stdout.strip()
+    dev = device_columns(args.commit, ", triton")
     g = torch.Generator(device="cuda").manual_seed(0)
     inputs = {}
     rows = []
@@ -152,10 +133,8 @@ def main():
         rows.append(dict(method=f"minference:{meta['method']}", params=meta["params"], seq_len=L, heads=H,
                          kv_heads=H, head_dim=D, causal="true", density=density, index_ms=index_ms,
                          kernel_ms=med, p10_ms=p10, p90_ms=p90, tflops_actual=tf * density,
-                         tflops_dense_equiv=tf, git_commit=args.commit, device=dev, driver=driver,
-                         cuda=f"torch {torch.__version__} (CUDA {torch.version.cuda}), triton",
-                         sms=torch.cuda.get_device_properties(0).multi_processor_count,
-                         samples_ms=";".join(f"{x:.5f}" for x in samples)))
+                         tflops_dense_equiv=tf, **dev,
+                         samples_ms=samples_column(samples)))
     if rows:
         with open(args.out, "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))

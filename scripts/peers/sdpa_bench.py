@@ -7,28 +7,12 @@ sparselab bench's. Run on the GPU machine:
 """
 import argparse
 import csv
-import subprocess
 
 import torch
+
+from peer_common import device_columns, samples_column, time_ms
 from torch.nn.attention import SDPBackend, sdpa_kernel
 import torch.nn.functional as F
-
-
-def time_ms(fn, warmup, iters):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(iters):
-        a = torch.cuda.Event(enable_timing=True)
-        b = torch.cuda.Event(enable_timing=True)
-        a.record()
-        fn()
-        b.record()
-        b.synchronize()
-        times.append(a.elapsed_time(b))
-    s = sorted(times)
-    pick = lambda p: s[round((len(s) - 1) * p)]
-    return pick(0.5), pick(0.1), pick(0.9), times
 
 
 def main():
@@ -42,10 +26,7 @@ def main():
     ap.add_argument("--commit", default="unknown")
     ap.add_argument("--out", default="peers.csv")
     args = ap.parse_args()
-    dev = torch.cuda.get_device_name(0)
-    driver = subprocess.run(
-        ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"], capture_output=True, text=True
-    ).stdout.strip()
+    dev = device_columns(args.commit, "")
     rows = []
     g = torch.Generator(device="cuda").manual_seed(0)
     for L in [int(x) for x in args.seq_len.split(",")]:
@@ -66,10 +47,8 @@ def main():
                 rows.append(dict(method=name, params="", seq_len=L, heads=args.heads, kv_heads=args.heads,
                                  head_dim=args.head_dim, causal=str(causal).lower(), density=1.0, index_ms=0.0,
                                  kernel_ms=med, p10_ms=p10, p90_ms=p90, tflops_actual=tf, tflops_dense_equiv=tf,
-                                 git_commit=args.commit, device=dev, driver=driver,
-                                 cuda=f"torch {torch.__version__} (CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()})",
-                                 sms=torch.cuda.get_device_properties(0).multi_processor_count,
-                                 samples_ms=";".join(f"{x:.5f}" for x in samples)))
+                                 **dev,
+                                 samples_ms=samples_column(samples)))
     with open(args.out, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
         w.writeheader()

@@ -102,22 +102,30 @@ pub struct SimulateRow {
     pub date: String,
 }
 
+/// Parses a comma-separated list of N:M ratios (`--nm 2:4,2:8`).
+pub fn parse_nm_list(text: &str) -> Result<Vec<NmRatio>> {
+    text.split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(NmRatio::parse)
+        .collect::<Result<Vec<_>, _>>()
+        .context("parsing --nm")
+}
+
+/// The models of `--model`: a comma-separated list, or `all` for every built-in model.
+pub fn model_names(text: &str) -> Vec<&str> {
+    if text.trim() == "all" {
+        MODEL_NAMES.to_vec()
+    } else {
+        text.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()
+    }
+}
+
 /// Runs the command: simulates, prints the step table (and the ablation), writes the CSV.
 pub fn run(args: &SimulateArgs) -> Result<()> {
     let preset = args.preset.as_deref().unwrap_or(DEFAULT_PRESET);
     let config = AcceleratorConfig::preset(preset).context("loading the accelerator preset")?;
-    let nms = args
-        .nm
-        .split(',')
-        .filter(|s| !s.trim().is_empty())
-        .map(NmRatio::parse)
-        .collect::<Result<Vec<_>, _>>()
-        .context("parsing --nm")?;
-    let models: Vec<&str> = if args.model.trim() == "all" {
-        MODEL_NAMES.to_vec()
-    } else {
-        args.model.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()
-    };
+    let nms = parse_nm_list(&args.nm)?;
+    let models = model_names(&args.model);
     let provenance = Provenance {
         device: format!("accelerator model {}", config.describe()),
         driver: "none".into(),

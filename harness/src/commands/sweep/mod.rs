@@ -10,12 +10,13 @@ mod gpu;
 mod grid;
 
 use anyhow::{Context, Result};
-use sparselab_simulators::accelerator::{AcceleratorConfig, ModelSpec, NmRatio, DEFAULT_PRESET, MODEL_NAMES};
+use sparselab_simulators::accelerator::{AcceleratorConfig, ModelSpec, DEFAULT_PRESET};
 use std::path::PathBuf;
 use tabled::builder::Builder;
 use tabled::settings::Style;
 
 use crate::commands::roofline::split_methods;
+use crate::commands::simulate::{model_names, parse_nm_list};
 use crate::output::write_csv;
 use crate::provenance::Provenance;
 use crate::shard::Shard;
@@ -161,22 +162,12 @@ fn run_accelerator(args: &SweepArgs) -> Result<()> {
     let preset = args.accelerator.as_deref().unwrap_or(DEFAULT_PRESET);
     let base = AcceleratorConfig::preset(preset).context("loading the accelerator preset")?;
     let axes = parse_axes(&args.vary, &accelerator::AXES)?;
-    let names: Vec<&str> = if args.model.trim() == "all" {
-        MODEL_NAMES.to_vec()
-    } else {
-        args.model.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()
-    };
+    let names = model_names(&args.model);
     let models = names
         .iter()
         .map(|n| ModelSpec::by_name(n, args.batch, args.seq).with_context(|| format!("model {n}")))
         .collect::<Result<Vec<_>>>()?;
-    let nm = args
-        .nm
-        .split(',')
-        .filter(|s| !s.trim().is_empty())
-        .map(NmRatio::parse)
-        .collect::<Result<Vec<_>, _>>()
-        .context("parsing --nm")?;
+    let nm = parse_nm_list(&args.nm)?;
     let prov = Provenance::cpu();
     let grid = points(&axes);
     let mut rows: Vec<AcceleratorRow> = Vec::new();
