@@ -7,37 +7,14 @@ use sparselab_kernels::cuda::{gpu_attention, Gpu, TileConfig};
 use sparselab_kernels::mask::{BlockSparseMask, DenseMask, Mask, StreamingMask, VerticalSlashMask};
 use sparselab_kernels::metrics::output_relative_error;
 use sparselab_kernels::reference::{attention, Precision, ReferenceOptions};
-use sparselab_kernels::KernelError;
-use sparselab_workloads::{HeadTensor, SeededRng, Workload};
+use sparselab_workloads::{SeededRng, Workload};
 
-/// The GPU, or None after printing why the test is skipped.
-fn gpu_or_skip() -> Option<Gpu> {
-    match Gpu::new(0) {
-        Ok(g) => Some(g),
-        Err(e @ KernelError::CudaUnavailable { .. }) => {
-            eprintln!("skipping: no CUDA device ({e})");
-            None
-        }
-        Err(e) => panic!("CUDA present but unusable: {e}"),
-    }
-}
+mod gpu_common;
 
-/// Random normal values rounded to bf16, so the kernels (bf16 inputs) and the f64
-/// reference see the same numbers and the error measured is the kernels' own (a row
-/// with one key has lse = its score, which bf16 rounding of Q and K alone moves by ~1e-2).
-fn random_tensor(rng: &mut SeededRng, name: &str, heads: usize, seq: usize, dim: usize, scale: f64) -> HeadTensor {
-    let data = (0..heads * seq * dim)
-        .map(|_| half::bf16::from_f64(rng.normal() * scale).to_f32())
-        .collect();
-    HeadTensor::new(name, heads, seq, dim, data).unwrap()
-}
+use gpu_common::{bf16_workload, gpu_or_skip};
 
 fn workload(seed: u64, heads: usize, kv_heads: usize, seq: usize, dim: usize) -> Workload {
-    let mut rng = SeededRng::new(seed, 7);
-    let q = random_tensor(&mut rng, "q", heads, seq, dim, 1.5);
-    let k = random_tensor(&mut rng, "k", kv_heads, seq, dim, 1.0);
-    let v = random_tensor(&mut rng, "v", kv_heads, seq, dim, 1.0);
-    Workload::new("gpu-test", seed, q, k, v).unwrap()
+    bf16_workload(seed, 7, heads, kv_heads, seq, dim)
 }
 
 /// Runs `mask` on the GPU and the f64 reference; asserts finite output, relative

@@ -10,41 +10,20 @@
 
 use sparselab_kernels::cuda::attention::to_bf16_bits;
 use sparselab_kernels::cuda::vertical_slash::{vs_host_index, vs_run_with_index};
-use sparselab_kernels::cuda::{AttentionParams, BlockTopKBuilder, Gpu, TileConfig, VsIndexBuilder};
+use sparselab_kernels::cuda::{AttentionParams, BlockTopKBuilder, TileConfig, VsIndexBuilder};
 use sparselab_kernels::mask::{Mask, VerticalSlashMask};
 use sparselab_kernels::method::{BlockTopK, Method, SelectionContext, VerticalSlash};
 use sparselab_kernels::metrics::output_relative_error;
 use sparselab_kernels::reference::{attention, Precision, ReferenceOptions};
-use sparselab_kernels::KernelError;
-use sparselab_workloads::{HeadTensor, SeededRng, Workload};
+use sparselab_workloads::{HeadTensor, Workload};
 use std::collections::BTreeSet;
 
-fn gpu_or_skip() -> Option<Gpu> {
-    match Gpu::new(0) {
-        Ok(g) => Some(g),
-        Err(e @ KernelError::CudaUnavailable { .. }) => {
-            eprintln!("skipping: no CUDA device ({e})");
-            None
-        }
-        Err(e) => panic!("CUDA present but unusable: {e}"),
-    }
-}
+mod gpu_common;
 
-/// Random normal values rounded to bf16, so the f32 CPU method and the bf16 GPU
-/// kernels see the same inputs.
-fn bf16_tensor(rng: &mut SeededRng, name: &str, heads: usize, seq: usize, dim: usize, scale: f64) -> HeadTensor {
-    let data = (0..heads * seq * dim)
-        .map(|_| half::bf16::from_f64(rng.normal() * scale).to_f32())
-        .collect();
-    HeadTensor::new(name, heads, seq, dim, data).unwrap()
-}
+use gpu_common::{bf16_workload, gpu_or_skip};
 
 fn workload(seed: u64, heads: usize, kv_heads: usize, seq: usize, dim: usize) -> Workload {
-    let mut rng = SeededRng::new(seed, 17);
-    let q = bf16_tensor(&mut rng, "q", heads, seq, dim, 1.5);
-    let k = bf16_tensor(&mut rng, "k", kv_heads, seq, dim, 1.0);
-    let v = bf16_tensor(&mut rng, "v", kv_heads, seq, dim, 1.0);
-    Workload::new("gpu-index-test", seed, q, k, v).unwrap()
+    bf16_workload(seed, 17, heads, kv_heads, seq, dim)
 }
 
 fn params(w: &Workload, causal: bool) -> AttentionParams {
