@@ -11,7 +11,7 @@
 //! | `l2_bytes`, `smem_per_sm` | bytes | L2 size, shared memory per SM |
 //! | `sms` | count | streaming multiprocessors |
 //! | `launch_overhead_s` | s | per kernel launch |
-//! | `[kernels.NAME]` | fraction | achieved share of the tensor peak of a kernel implementation |
+//! | `[kernels.NAME]` | fraction | achieved share of the tensor peak of a kernel implementation; optional `block_overhead_tiles` (and `causal_`) in key tiles per thread block |
 //! | `[measured]` | as above | ceilings measured by `sparselab calibrate` (matmul, copy), with date, device, driver and `[measured.kernels.NAME]` |
 
 use crate::error::{Result, SimulatorError};
@@ -38,6 +38,15 @@ pub struct KernelEfficiency {
     /// Achieved fraction of the HBM bandwidth (default [`DEFAULT_MEMORY_EFFICIENCY`], or 1 against a measured copy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_efficiency: Option<f64>,
+    /// Fixed cost of one thread block (Q tile load, epilogue: normalisation, O and LSE store,
+    /// pipeline fill), non-causal, in units of one key tile's time (64 keys for sparselab's
+    /// kernels) at this efficiency; `sparselab calibrate` solves it from a short and a long dense
+    /// run. Absent: the kernel model's constant ([`super::KernelSpec::block_overhead_tiles`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_overhead_tiles: Option<f64>,
+    /// The same for causal attention; defaults to `block_overhead_tiles`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub causal_block_overhead_tiles: Option<f64>,
 }
 
 /// Ceilings measured on a real card by `sparselab calibrate`.
@@ -117,6 +126,10 @@ pub const DEFAULT_MEMORY_EFFICIENCY: f64 = 0.9;
 /// TFLOP/s on our H100 (REFERENCE.md §1).
 pub const DEFAULT_TENSOR_EFFICIENCY: f64 = 0.36;
 
+/// Largest per-block overhead a preset may give, in key tiles: far above any real kernel (ours
+/// measure a few tiles), low enough to catch a value in the wrong unit (seconds, microseconds).
+pub const MAX_BLOCK_OVERHEAD_TILES: f64 = 1000.0;
+
 /// Where a kernel's efficiency came from, for tables.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResolvedEfficiency {
@@ -126,6 +139,9 @@ pub struct ResolvedEfficiency {
     pub memory: f64,
     /// `measured`, `preset` or `default`.
     pub source: &'static str,
+    /// Per-block overhead in key tiles from `[measured.kernels.NAME]` (else `[kernels.NAME]`);
+    /// `None`: use the kernel model's constant.
+    pub block_overhead_tiles: Option<f64>,
 }
 
 impl GpuPreset {
@@ -232,7 +248,9 @@ impl GpuPreset {
     }
 
     /// Efficiency of kernel `name` (e.g. `fa2`): from `[measured.kernels.NAME]` when calibrated,
-    /// else `[kernels.NAME]` (relative to the datasheet), else the documented defaults.
+    /// else `[kernels.NAME]` (relative to the datasheet), else the documented defaults. The
+    /// per-block overhead comes from the first of `[measured.kernels.NAME]` and `[kernels.NAME]`
+    /// that gives one (older calibrated files have none: then `None`, the model's constant).
     pub fn efficiency(&self, name: &str, causal: bool) -> ResolvedEfficiency {
         let pick = |k: &KernelEfficiency| {
             if causal {
@@ -241,14 +259,17 @@ impl GpuPreset {
                 k.tensor_efficiency
             }
         };
-        if let Some(m) = &self.measured {
-            if let Some(k) = m.kernels.get(name) {
-                return ResolvedEfficiency {
-                    tensor: pick(k),
-                    memory: k.memory_efficiency.unwrap_or(1.0),
-                    source: "measured",
-                };
-            }
+        let measured_kernel = self.measured.as_ref().and_then(|m| m.kernels.get(name));
+        let block_overhead_tiles = measured_kernel
+            .and_then(|k| k.block_overhead(causal))
+            .or_else(|| self.kernels.get(name).and_then(|k| k.block_overhead(causal)));
+        if let Some(k) = measured_kernel {
+            return ResolvedEfficiency {
+                tensor: pick(k),
+                memory: k.memory_efficiency.unwrap_or(1.0),
+                source: "measured",
+                block_overhead_tiles,
+            };
         }
         // Against a measured copy rate the memory ceiling is already sustained.
         let memory_default = if self.measured.is_some() {
@@ -267,12 +288,14 @@ impl GpuPreset {
                     tensor: (pick(k) * rescale).min(1.0),
                     memory: k.memory_efficiency.unwrap_or(memory_default),
                     source: "preset",
+                    block_overhead_tiles,
                 }
             }
             None => ResolvedEfficiency {
                 tensor: DEFAULT_TENSOR_EFFICIENCY,
                 memory: memory_default,
                 source: "default",
+                block_overhead_tiles,
             },
         }
     }
@@ -305,6 +328,15 @@ impl GpuPreset {
 }
 
 impl KernelEfficiency {
+    /// The per-block overhead for `causal` (the causal field falls back to the non-causal one).
+    pub fn block_overhead(&self, causal: bool) -> Option<f64> {
+        if causal {
+            self.causal_block_overhead_tiles.or(self.block_overhead_tiles)
+        } else {
+            self.block_overhead_tiles
+        }
+    }
+
     fn validate(&self, src: &str, table: &str) -> Result<()> {
         let fields = [
             ("tensor_efficiency", Some(self.tensor_efficiency)),
@@ -319,6 +351,22 @@ impl KernelEfficiency {
                         &format!("{table}.{field}"),
                         v,
                         "a fraction in (0, 1]",
+                    ));
+                }
+            }
+        }
+        let overheads = [
+            ("block_overhead_tiles", self.block_overhead_tiles),
+            ("causal_block_overhead_tiles", self.causal_block_overhead_tiles),
+        ];
+        for (field, v) in overheads {
+            if let Some(v) = v {
+                if !(0.0..=MAX_BLOCK_OVERHEAD_TILES).contains(&v) {
+                    return Err(SimulatorError::bad_config(
+                        src,
+                        &format!("{table}.{field}"),
+                        v,
+                        format!("key tiles per thread block, 0 to {MAX_BLOCK_OVERHEAD_TILES}"),
                     ));
                 }
             }
@@ -392,6 +440,38 @@ mod tests {
     }
 
     #[test]
+    fn calibrated_files_without_an_overhead_still_load() {
+        // Written by `sparselab calibrate` before block_overhead_tiles existed.
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../results/roofline-h100-2026-11-23/h100-calibrated.toml"
+        );
+        let p = GpuPreset::load(path).unwrap();
+        let e = p.efficiency("sparselab", true);
+        assert_eq!((e.source, e.block_overhead_tiles), ("measured", None));
+        // An overhead in the wrong unit (microseconds) or negative is refused with the field named.
+        for bad in ["-1.5", "4000.5"] {
+            let e = edited(
+                "causal_tensor_efficiency = 0.300",
+                &format!("causal_tensor_efficiency = 0.300\ncausal_block_overhead_tiles = {bad}"),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                e.contains("kernels.sparselab.causal_block_overhead_tiles") && e.contains(bad),
+                "{e}"
+            );
+        }
+        let ok = edited(
+            "causal_tensor_efficiency = 0.300",
+            "causal_tensor_efficiency = 0.300\nblock_overhead_tiles = 6.0",
+        )
+        .unwrap();
+        // From the preset's [kernels.NAME] when nothing is measured; causal falls back to it.
+        assert_eq!(ok.efficiency("sparselab", true).block_overhead_tiles, Some(6.0));
+    }
+
+    #[test]
     fn measured_section_round_trips_and_takes_precedence() {
         let mut p = GpuPreset::load("h100").unwrap();
         let mut kernels = BTreeMap::new();
@@ -401,6 +481,8 @@ mod tests {
                 tensor_efficiency: 0.4,
                 causal_tensor_efficiency: Some(0.38),
                 memory_efficiency: None,
+                block_overhead_tiles: None,
+                causal_block_overhead_tiles: Some(7.5),
             },
         );
         p.measured = Some(Measured {
@@ -418,6 +500,9 @@ mod tests {
         assert_eq!(back.datasheet().tensor_flops, 989e12);
         let e = back.efficiency("sparselab", true);
         assert_eq!((e.tensor, e.memory, e.source), (0.38, 1.0, "measured"));
+        assert_eq!(e.block_overhead_tiles, Some(7.5));
+        // Non-causal has no measured overhead (nor does the preset): the model's constant.
+        assert_eq!(back.efficiency("sparselab", false).block_overhead_tiles, None);
         // A preset efficiency is rescaled to the measured ceiling: same achieved FLOP/s.
         let fa2 = back.efficiency("fa2", false);
         assert!((fa2.tensor * 767e12 - 0.356 * 989e12).abs() < 1e9, "{fa2:?}");

@@ -1,6 +1,11 @@
 //! Attention kernel implementations as the roofline sees them: tile shape, how many thread blocks
 //! an SM holds, and fixed per-block costs. Their achieved efficiency is data in the presets
 //! (`[kernels.NAME]`), because it differs by card.
+//!
+//! `block_overhead_tiles` here is the fallback: a block of `t` tiles costs `t + o` tile-times
+//! ([`super::model`]), and a calibrated preset's `[measured.kernels.NAME] block_overhead_tiles`
+//! (solved by `sparselab calibrate` from dense runs at two lengths, [`super::calibration`])
+//! replaces it. The unit is one key tile of the work's tile shape (64 keys for sparselab's kernels).
 
 use super::hardware::GpuPreset;
 use super::work::{AttentionShape, TileShape};
@@ -18,6 +23,7 @@ pub struct KernelSpec {
     /// Blocks an SM holds at most (register-limited); shared memory may allow fewer.
     pub max_blocks_per_sm: u64,
     /// Fixed cost of a thread block (Q load, epilogue, lse), in tile-equivalents; only in `predicted_ms`.
+    /// Used when the preset has no measured value for this kernel.
     pub block_overhead_tiles: f64,
 }
 

@@ -19,8 +19,20 @@
 //! - `predicted_s`: the sustained ceilings (measured ones when the preset is calibrated) times the
 //!   kernel's efficiency (`[measured.kernels.NAME]`, else `[kernels.NAME]`, else the documented
 //!   default), plus the kernel's per-block overhead: what the implementation should take.
+//!
+//! Per-block overhead: a thread block of `t > 0` executed tiles costs `t + o` tile-times, where
+//! `o` (`block_overhead_tiles`) is the fixed cost of the block (Q tile load, epilogue:
+//! normalisation, O and LSE store, pipeline fill) in units of one key tile's time. The compute time
+//! is scaled by `sum (t_b + o) / sum t_b` and the wave schedule runs the blocks at `t_b + o`, so
+//! `o` weighs most on short runs and on sparse blocks. `o` is the preset's measured value
+//! (`[measured.kernels.NAME] block_overhead_tiles`, `causal_block_overhead_tiles`) when present,
+//! else the kernel model's constant ([`super::kernels`]). `sparselab calibrate` measures it with
+//! [`super::calibration::fit_dense`]: for a dense kernel, compute-bound,
+//! `time(L) = c(L) / e x makespan(L, o)`, where `c(L)` is one tile-time at efficiency 1 and
+//! `makespan` the longest slot's load in tile-times (LPT schedule of blocks of `t_b + o` tiles);
+//! `e` from the long run, `o` from the short one, alternated until both lengths are reproduced.
 
-use super::hardware::{Ceilings, GpuPreset};
+use super::hardware::{Ceilings, GpuPreset, ResolvedEfficiency};
 use super::io::{traffic, Traffic};
 use super::kernels::KernelSpec;
 use super::waves::{schedule, WaveSchedule};
@@ -142,6 +154,8 @@ pub struct Prediction {
     pub efficiency: f64,
     /// Where it came from: `measured`, `preset` or `default`.
     pub efficiency_source: &'static str,
+    /// Per-block overhead used for `predicted_s`, in key tiles.
+    pub block_overhead_tiles: f64,
 }
 
 impl Prediction {
@@ -256,14 +270,26 @@ fn estimation_phase(work: &AttentionWork, ceil: &Ceilings, d: Derating) -> Phase
 
 /// Predicts `work` run by `kernel` on `preset` (see the module docs).
 pub fn predict(preset: &GpuPreset, work: &AttentionWork, kernel: &KernelSpec) -> Result<Prediction> {
+    let eff = preset.efficiency(kernel.name, work.shape.causal);
+    predict_with(preset, work, kernel, &eff)
+}
+
+/// [`predict`] with the kernel's efficiency and per-block overhead given instead of read from the
+/// preset (what calibration solves for); `eff.block_overhead_tiles = None` takes the kernel's constant.
+pub fn predict_with(
+    preset: &GpuPreset,
+    work: &AttentionWork,
+    kernel: &KernelSpec,
+    eff: &ResolvedEfficiency,
+) -> Result<Prediction> {
     work.validate()?;
     let kernel = kernel.with_tile(work.tile);
     let blocks_per_sm = kernel.blocks_per_sm(&work.shape, preset);
     let slots = preset.sms * blocks_per_sm;
     let counts = kernel_counts(work);
     let traffic = traffic(work, slots, preset.l2_bytes);
-    let eff = preset.efficiency(kernel.name, work.shape.causal);
     let est = preset.efficiency(ESTIMATION_KERNEL, false);
+    let block_overhead_tiles = eff.block_overhead_tiles.unwrap_or(kernel.block_overhead_tiles);
     let ideal = Derating {
         tensor: 1.0,
         memory: 1.0,
@@ -276,7 +302,7 @@ pub fn predict(preset: &GpuPreset, work: &AttentionWork, kernel: &KernelSpec) ->
         memory: eff.memory,
         estimation: est.tensor,
         estimation_memory: est.memory,
-        block_overhead_tiles: kernel.block_overhead_tiles,
+        block_overhead_tiles,
     };
     let (roofline_kernel, waves) = kernel_phase(work, &counts, &traffic, &preset.datasheet(), ideal, slots);
     let (predicted_kernel, _) = kernel_phase(work, &counts, &traffic, &preset.sustained(), real, slots);
@@ -306,6 +332,7 @@ pub fn predict(preset: &GpuPreset, work: &AttentionWork, kernel: &KernelSpec) ->
         launches,
         efficiency: eff.tensor,
         efficiency_source: eff.source,
+        block_overhead_tiles,
     })
 }
 
