@@ -1,6 +1,7 @@
 //! `sparselab compare` end to end: a planted 10% slowdown in recorded samples
-//! fails with exit code 1, a re-run of the same distribution passes, a changed
-//! recall value fails, malformed input is an error naming the file and line.
+//! fails with exit code 1, a re-run of the same distribution passes (exit 0), a
+//! changed recall value fails (1), malformed input is an error naming the file and
+//! line (exit 2, as is every other error).
 
 mod common;
 
@@ -45,7 +46,7 @@ fn planted_slowdown_fails_and_rerun_passes() {
     assert!(out.contains("method=dense") && out.contains("| change %"), "{out}");
 
     let o = compare(&base, &rerun);
-    assert!(o.status.success(), "{}{}", text(&o.stdout), stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), stderr(&o));
     assert!(text(&o.stdout).contains("0 slower"));
 
     // A bigger minimum effect lets the 10% slowdown through.
@@ -129,13 +130,23 @@ fn malformed_inputs_are_errors_naming_file_and_line() {
     let short = dir.join("short.csv");
     std::fs::write(&short, "method,seq_len,density\ndense,64,1.0\nx,1\n").unwrap();
     let o = compare(&good, &short);
-    assert!(!o.status.success());
+    assert_eq!(o.status.code(), Some(2), "an error, not a regression: {}", stderr(&o));
     assert!(stderr(&o).contains("short.csv line 3"), "{}", stderr(&o));
 
     let dup = dir.join("dup.csv");
     std::fs::write(&dup, "method,seq_len,density\ndense,64,1.0\ndense,64,0.5\n").unwrap();
-    let e = stderr(&compare(&good, &dup));
+    let o = compare(&good, &dup);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
     assert!(e.contains("duplicate key in") && e.contains("dup.csv line 3"), "{e}");
+
+    // A timing sample that is not a number.
+    let bad = dir.join("bad.csv");
+    std::fs::write(&bad, "method,seq_len,kernel_ms,samples_ms\ndense,64,1.5,1;fast\n").unwrap();
+    let timing = dir.join("timing.csv");
+    std::fs::write(&timing, "method,seq_len,kernel_ms,samples_ms\ndense,64,1.5,1;2\n").unwrap();
+    let o = compare(&timing, &bad);
+    assert_eq!(o.status.code(), Some(2), "{}{}", text(&o.stdout), stderr(&o));
 
     let o = sparselab(&[
         "compare",
@@ -144,9 +155,11 @@ fn malformed_inputs_are_errors_naming_file_and_line() {
         "--key",
         "device",
     ]);
+    assert_eq!(o.status.code(), Some(2), "a missing key column");
     assert!(stderr(&o).contains("has no column `device`"), "{}", stderr(&o));
 
     let o = compare(&good, &dir.join("missing.csv"));
+    assert_eq!(o.status.code(), Some(2), "an unreadable file");
     assert!(stderr(&o).contains("cannot read") && stderr(&o).contains("missing.csv"));
 
     let o = sparselab(&[
@@ -156,6 +169,16 @@ fn malformed_inputs_are_errors_naming_file_and_line() {
         "--alpha",
         "2",
     ]);
+    assert_eq!(o.status.code(), Some(2), "a bad option");
     assert!(stderr(&o).contains("--alpha must be in (0, 1), got 2"));
+
+    // Identical files: no regression, exit 0.
+    assert_eq!(compare(&good, &good).status.code(), Some(0));
+    let o = sparselab(&["compare", "--help"]);
+    assert!(
+        text(&o.stdout).contains("Exit codes: 0 = no regression; 1 ="),
+        "{}",
+        text(&o.stdout)
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -1,5 +1,6 @@
 //! The main job (`sparselab run`, also `sparselab` alone) at a tiny size: it
-//! prints the table with Pareto marks and writes the run folder (CSV, report,
+//! prints the recall-versus-speed table (work proxy, roofline, accelerator model)
+//! with Pareto marks on the predicted speed and writes the run folder (CSV, report,
 //! recall-versus-speedup charts as SVG and PNG); its shards merge to the same CSV.
 
 mod common;
@@ -13,46 +14,113 @@ fn default_study_writes_run_folder() {
     let o = sparselab(&[
         "run",
         "--seq-len",
-        "300",
+        "256,512",
         "--heads",
         "2",
         "--head-dim",
         "32",
+        "--no-gpu",
         "--quiet",
         "--out-dir",
         dir_arg,
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--no-gpu: speed predicted by the roofline (h100 preset) and the accelerator model"),
+        "the speed source is said, never silently: {}",
+        stderr(&o)
+    );
     let stdout = text(&o.stdout);
     assert!(
         stdout.contains("oracle-keys") && stdout.contains("vertical-slash"),
         "{stdout}"
     );
     assert!(stdout.contains("| pareto") && stdout.contains("| *"), "{stdout}");
+    assert!(
+        stdout.contains("| predicted speedup") && stdout.contains("| accel speedup"),
+        "{stdout}"
+    );
     let csv = std::fs::read_to_string(dir.join("recall.csv")).expect("recall.csv");
-    assert_eq!(csv.lines().count(), 1 + 15, "{csv}");
+    assert_eq!(csv.lines().count(), 1 + 2 * 15, "{csv}");
     assert!(csv.lines().nth(1).unwrap().starts_with("0,synthetic:llama-like,dense,"));
     let rows = common::read_csv(&dir.join("recall.csv"));
-    let dense = &rows[0];
-    assert_eq!(dense["work_speedup"], "1.0");
-    assert_eq!(
-        dense["pareto"], "true",
-        "nothing beats dense's recall of 1 at equal or more speed"
-    );
+    for column in [
+        "work_speedup",
+        "predicted_ms",
+        "predicted_speedup",
+        "accel_speedup",
+        "measured_ms",
+        "measured_speedup",
+        "speedup",
+        "speedup_source",
+    ] {
+        assert!(rows[0].contains_key(column), "missing column {column}");
+    }
+    let num = |r: &std::collections::HashMap<String, String>, c: &str| -> f64 {
+        r[c].parse().unwrap_or_else(|_| panic!("{c} = `{}` is a number", r[c]))
+    };
+    for dense in rows.iter().filter(|r| r["method"] == "dense") {
+        assert_eq!(dense["work_speedup"], "1.0");
+        assert_eq!(dense["predicted_speedup"], "1.0", "dense over itself on the same model");
+        assert_eq!(dense["accel_speedup"], "1.0");
+        assert!(num(dense, "predicted_ms") > 0.0);
+        assert_eq!(
+            dense["pareto"], "true",
+            "nothing beats dense's recall of 1 at equal or more speed"
+        );
+    }
+    // Without a GPU nothing is measured, and the Pareto marks use the predicted speedup.
+    assert!(rows
+        .iter()
+        .all(|r| r["measured_ms"].is_empty() && r["measured_speedup"].is_empty()));
+    assert!(rows
+        .iter()
+        .all(|r| r["speedup_source"] == "predicted" && r["speedup"] == r["predicted_speedup"]));
     assert!(rows.iter().any(|r| r["pareto"] == "false"));
-    let report = std::fs::read_to_string(dir.join("report.md")).expect("report.md");
-    assert!(report.contains("| method") && report.contains("300 tokens"), "{report}");
-    assert!(report.contains("(recall-vs-speedup-300.svg)"), "{report}");
+    for len in ["256", "512"] {
+        let group: Vec<_> = rows.iter().filter(|r| r["seq_len"] == len).collect();
+        for r in &group {
+            let beaten = group.iter().any(|q| {
+                let (qr, qs, rr, rs) = (
+                    num(q, "recall_mean"),
+                    num(q, "speedup"),
+                    num(r, "recall_mean"),
+                    num(r, "speedup"),
+                );
+                qr >= rr && qs >= rs && (qr > rr || qs > rs)
+            });
+            assert_eq!(r["pareto"] == "true", !beaten, "{len} {} {}", r["method"], r["params"]);
+        }
+    }
+    // A sparse method beats dense on the roofline at the largest length.
+    let best = rows
+        .iter()
+        .filter(|r| r["seq_len"] == "512" && r["method"] != "dense")
+        .map(|r| num(r, "predicted_speedup"))
+        .fold(0.0, f64::max);
+    assert!(best > 1.0, "best sparse predicted speedup at 512 tokens: {best}");
+    assert!(rows
+        .iter()
+        .any(|r| r["method"] == "a-shape" && num(r, "accel_speedup") > 1.0));
 
-    let svg = std::fs::read_to_string(dir.join("recall-vs-speedup-300.svg")).expect("chart SVG");
+    let report = std::fs::read_to_string(dir.join("report.md")).expect("report.md");
+    assert!(report.contains("| method") && report.contains("512 tokens"), "{report}");
+    assert!(report.contains("(recall-vs-speedup-512.svg)"), "{report}");
+    assert!(
+        report.contains("h100 preset, kernel model sparselab") && report.contains("predicted speedup"),
+        "{report}"
+    );
+
+    let svg = std::fs::read_to_string(dir.join("recall-vs-speedup-512.svg")).expect("chart SVG");
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
     assert_eq!(svg.matches('<').count(), svg.matches('>').count(), "balanced tags");
+    assert!(svg.contains("predicted speedup"), "the axis says which speedup");
     let methods: std::collections::BTreeSet<&str> = rows.iter().map(|r| r["method"].as_str()).collect();
     assert_eq!(svg.matches("<path ").count(), methods.len(), "one line per method");
     for m in &methods {
         assert!(svg.contains(&format!(">{m}</text>")), "legend names {m}");
     }
-    let png = std::fs::read(dir.join("recall-vs-speedup-300.png")).expect("chart PNG");
+    let png = std::fs::read(dir.join("recall-vs-speedup-512.png")).expect("chart PNG");
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     assert_eq!(&png[12..16], b"IHDR");
     let width = u32::from_be_bytes([png[16], png[17], png[18], png[19]]);
@@ -79,6 +147,7 @@ fn shards_of_the_study_merge_to_the_whole() {
             "--methods",
             "dense,a-shape:sink=16,local=32,oracle-keys:k=16",
             "--quiet",
+            "--no-gpu",
             "--shard",
             shard,
             "--out-dir",

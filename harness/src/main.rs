@@ -44,7 +44,8 @@ enum Command {
     /// A paper's published figures beside ours (measured or predicted), with the ratio and sources.
     Reproduce(commands::reproduce::ReproduceArgs),
     /// Regressions between two result CSVs: timings tested for significance (Welch's t-test on
-    /// `samples_ms`), deterministic outputs compared exactly; exits with 1 on a slowdown or a change.
+    /// `samples_ms`), deterministic outputs compared exactly; exits with 0 when nothing regressed, 1 on a
+    /// slowdown or a change, 2 on an error.
     Compare(commands::compare::CompareArgs),
     /// Join the CSVs of a sharded run (`--shard i/n`) into one, in the unsharded order.
     Merge(commands::merge::MergeArgs),
@@ -68,7 +69,8 @@ fn main() -> ExitCode {
         Some(Command::Workloads(args)) => commands::workloads::run(args),
         Some(Command::Bench(args)) => commands::bench::run(args),
         Some(Command::Simulate(args)) => commands::simulate::run(args),
-        Some(Command::Compare(args)) => commands::compare::run(args),
+        // Its own exit codes: 0 same, 1 regression, 2 error.
+        Some(Command::Compare(args)) => return commands::compare::main(args),
         Some(Command::Merge(args)) => commands::merge::run(args),
         Some(Command::Reproduce(args)) => commands::reproduce::run(args),
         Some(Command::Sweep(args)) => commands::sweep::run(args),

@@ -1,15 +1,31 @@
 //! `sparselab compare BASE.csv NEW.csv`: catches regressions between two result
 //! files. Timing files (a `samples_ms` column) are tested with Welch's t-test and a
-//! minimum effect; deterministic outputs are compared exactly. Exits with 1 on a
-//! significant slowdown or a changed deterministic value.
+//! minimum effect; deterministic outputs are compared exactly.
+//!
+//! Exit codes (so that CI can tell a regression from a broken input):
+//! - 0: no regression;
+//! - 1: a significant slowdown or a changed deterministic value (the table says which);
+//! - 2: an error: an unreadable or malformed file, a missing key column, a bad option, ...
 
 use anyhow::{bail, Result};
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use crate::compare::{compare, report, CsvTable, Options};
 
+/// Exit code when NEW matches BASE.
+pub const EXIT_SAME: u8 = 0;
+/// Exit code of a significant slowdown or a changed deterministic value.
+pub const EXIT_REGRESSION: u8 = 1;
+/// Exit code of an error (unreadable or malformed file, missing key, bad option).
+pub const EXIT_ERROR: u8 = 2;
+
 /// Arguments of `sparselab compare`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit codes: 0 = no regression; 1 = a significant slowdown or a changed deterministic \
+value; 2 = an error (unreadable or malformed file, missing key column, bad option)."
+)]
 pub struct CompareArgs {
     /// The reference CSV (e.g. a committed baseline).
     pub base: PathBuf,
@@ -63,8 +79,30 @@ impl CompareArgs {
     }
 }
 
-/// Runs the comparison, prints the report; an error (exit 1) when it fails.
-pub fn run(args: &CompareArgs) -> Result<()> {
+/// Runs the command and turns the outcome into its exit code: [`EXIT_SAME`], [`EXIT_REGRESSION`]
+/// (after the report) or [`EXIT_ERROR`] (after printing the error).
+pub fn main(args: &CompareArgs) -> ExitCode {
+    match run(args) {
+        Ok(Outcome::Same) => ExitCode::from(EXIT_SAME),
+        Ok(Outcome::Regression) => ExitCode::from(EXIT_REGRESSION),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+/// What a comparison found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing changed significantly.
+    Same,
+    /// A significant slowdown or a changed deterministic value.
+    Regression,
+}
+
+/// Runs the comparison and prints the report; an error when an input cannot be compared.
+pub fn run(args: &CompareArgs) -> Result<Outcome> {
     let opts = args.options()?;
     let base = CsvTable::read(&args.base)?;
     let new = CsvTable::read(&args.new)?;
@@ -79,11 +117,12 @@ pub fn run(args: &CompareArgs) -> Result<()> {
         )
     );
     if result.failed() {
-        bail!(
-            "{} differs from {} (see the table above)",
+        eprintln!(
+            "regression: {} differs from {} (see the table above)",
             args.new.display(),
             args.base.display()
         );
+        return Ok(Outcome::Regression);
     }
-    Ok(())
+    Ok(Outcome::Same)
 }

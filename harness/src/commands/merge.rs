@@ -5,8 +5,9 @@
 //! `compare` (every column that is not a measurement, provenance or wall time);
 //! a key found twice is an error. With a `work_index` column the rows are sorted
 //! by it (the unsharded order), otherwise kept in input order. Where the header
-//! has the recall table's `pareto`, `recall_mean` and `work_speedup` columns, the
-//! Pareto marks (left empty by each shard) are set over all rows.
+//! has the recall table's `pareto`, `recall_mean` and `speedup` columns, the
+//! Pareto marks (left empty by each shard) are set over all rows, as `mark_pareto`
+//! sets them in an unsharded run.
 
 use anyhow::{bail, Context, Result};
 use std::collections::HashMap;
@@ -128,7 +129,11 @@ fn set_pareto(first: &CsvTable, tables: &[CsvTable], rows: &mut [Row]) -> Result
         return Ok(());
     };
     let group_cols: Vec<usize> = WORKLOAD_COLUMNS.iter().filter_map(|c| first.column(c)).collect();
+    // An empty speed cell (no model ran for that row) is never on the front, as in `mark_pareto`.
     let number = |r: &Row, c: usize| -> Result<f64> {
+        if c == sc && r.fields[c].trim().is_empty() {
+            return Ok(f64::NAN);
+        }
         r.fields[c].trim().parse::<f64>().map_err(|_| {
             CompareError::BadValue {
                 path: tables[r.file].path.clone(),

@@ -1,24 +1,31 @@
 //! `sparselab run` (and `sparselab` with no arguments): the default study.
 //!
 //! For each sequence length it builds a `llama-like` synthetic workload, runs every
-//! method at its budget ladder on the CPU reference, and reports recall against a
-//! speed proxy (`work_speedup`: dense attention FLOPs over the method's, estimation
-//! included), with each workload's Pareto-optimal rows marked. It prints the table
-//! and writes `recall.csv`, `report.md` and a recall-versus-speedup chart per
-//! workload (SVG and PNG) into a new run folder. `--shard i/n` runs part of the
-//! (workload, method) list; `sparselab merge` joins the parts' `recall.csv`.
+//! method at its budget ladder on the CPU reference, and reports recall against speed:
+//! the FLOP proxy `work_speedup`, the roofline's `predicted_speedup` (`--hardware`,
+//! default h100; work counted from the row's real mask, estimation included), the
+//! accelerator model's `accel_speedup`, and, when a GPU is present, the
+//! `measured_speedup` of our CUDA kernels (see `study::speed`). Each workload's
+//! Pareto-optimal rows (recall against measured speedup where present, else predicted)
+//! are marked. It prints the table and writes `recall.csv`, `report.md` and a
+//! recall-versus-speedup chart per workload (SVG and PNG) into a new run folder.
+//! `--shard i/n` runs part of the (workload, method) list; `sparselab merge` joins the
+//! parts' `recall.csv`.
 
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-use crate::commands::recall::render_table;
+use crate::commands::roofline::load_preset;
 use crate::output::{write_atomic, write_csv};
 use crate::plot::{recall_speedup_scene, write_svg_and_png, ChartPoint, Series};
 use crate::provenance::utc_now;
 use crate::shard::Shard;
-use crate::study::recall::{mark_pareto, progress_bar, recall_table, RecallRow};
+use crate::study::gpu_timing::GpuTimer;
+use crate::study::recall::{mark_pareto, progress_bar, recall_table_with, RecallRow};
+use crate::study::speed::{SpeedModels, DEFAULT_KERNEL};
+use crate::study::table::render_study_table;
 use sparselab_kernels::method::{parse_methods, Method};
 use sparselab_workloads::synthetic::{generate, SyntheticSpec};
 
@@ -49,6 +56,16 @@ pub struct RunArgs {
     /// Pareto marks. A shard writes no chart.
     #[arg(long, default_value = "0/1", value_parser = Shard::parse)]
     pub shard: Shard,
+    /// Roofline GPU preset for `predicted_ms`: a100, h100, h200 or a TOML file.
+    #[arg(long, default_value = "h100")]
+    pub hardware: String,
+    /// Roofline kernel model: sparselab (our CUDA kernels, the ones timed on a GPU), fa2, cudnn,
+    /// minference, ...; dense runs the same model (the speedup's baseline).
+    #[arg(long, default_value = DEFAULT_KERNEL)]
+    pub kernel: String,
+    /// Do not time on the GPU even when one is present (speed predicted only).
+    #[arg(long)]
+    pub no_gpu: bool,
     /// No progress bar (it is drawn only when stderr is a terminal anyway).
     #[arg(long)]
     pub quiet: bool,
@@ -134,9 +151,12 @@ pub fn run(args: &RunArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("runs").join(utc_now().replace(':', "-")));
     let lengths: Vec<String> = args.seq_len.iter().map(|l| l.to_string()).collect();
+    let (preset, _) = load_preset(Some(&args.hardware), "h100", &[])?;
+    let hardware = preset.name.clone();
+    let gpu = if args.no_gpu { None } else { GpuTimer::open().ok() };
+    let mut speed = SpeedModels::new(preset, &args.kernel, true, gpu)?;
     eprintln!(
-        "sparselab: default study on the CPU ({} profile, {} tokens, {} heads, head dim {}{}); speed is a FLOP-count \
-         proxy (no GPU timing or roofline in this build)",
+        "sparselab: default study, recall on the CPU ({} profile, {} tokens, {} heads, head dim {}{})",
         args.profile,
         lengths.join(", "),
         args.heads,
@@ -147,6 +167,17 @@ pub fn run(args: &RunArgs) -> Result<()> {
             String::new()
         }
     );
+    let speed_line = match speed.gpu_name() {
+        Some(name) => format!(
+            "GPU {name}: speed measured with our CUDA kernels where the mask has one, else predicted by the roofline \
+             ({hardware} preset) and the accelerator model"
+        ),
+        None if args.no_gpu => {
+            format!("--no-gpu: speed predicted by the roofline ({hardware} preset) and the accelerator model")
+        }
+        None => format!("no GPU: speed predicted by the roofline ({hardware} preset) and the accelerator model"),
+    };
+    eprintln!("{speed_line}");
     let steps: usize = plan.iter().filter(|p| !p.2.is_empty()).map(|p| p.2.len() + 1).sum();
     let bar = progress_bar(steps, !args.quiet);
     let mut rows: Vec<RecallRow> = Vec::new();
@@ -165,7 +196,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         bar.set_message(format!("building the {seq_len}-token workload"));
         let workload = generate(&spec).with_context(|| format!("building the {seq_len}-token synthetic workload"))?;
         let work: Vec<(usize, &dyn Method)> = keep.iter().map(|&i| (first + i, methods[i].as_ref())).collect();
-        rows.extend(recall_table(&workload, &work, true, &bar)?);
+        rows.extend(recall_table_with(&workload, &work, true, &bar, &mut speed)?);
     }
     bar.finish_and_clear();
     let sharded = args.shard.count > 1;
@@ -174,22 +205,45 @@ pub fn run(args: &RunArgs) -> Result<()> {
     }
     let csv_path = out_dir.join("recall.csv");
     write_csv(&csv_path, &rows).with_context(|| format!("writing {}", csv_path.display()))?;
+    for note in &speed.notes {
+        eprintln!("note: {note}");
+    }
+    let speed_axis = speed_axis(&rows);
     let mut report = String::from("# sparselab run\n\n");
+    let _ = writeln!(report, "{speed_line}.\n");
     let _ = writeln!(
         report,
-        "Recall is measured on the CPU reference; density counts executed 64x64 tiles over causal pairs. \
-         `work speedup` is a proxy, not a timing: dense attention FLOPs over the method's executed-tile FLOPs plus \
-         its estimation FLOPs (memory traffic and kernel efficiency ignored). `pareto` `*`: no other row of the \
-         workload has both more recall and more work speedup.\n"
+        "Recall is measured on the CPU reference; density counts executed 64x64 tiles over causal pairs. Every \
+         speedup is over dense attention on the same model or device:\n\n\
+         - `work speedup`: a proxy, dense attention FLOPs over the method's executed-tile FLOPs plus its estimation \
+         FLOPs;\n\
+         - `predicted ms` / `predicted speedup`: the roofline ({}) with the work counted from the row's \
+         real mask (`work_from_mask`) and the method's estimation FLOPs and bytes included;\n\
+         - `accel speedup`: the accelerator model ({}), cycles of QK^T and PV under the mask over the dense mask's \
+         (estimation not included; `-` where the mask is too large to simulate quickly);\n\
+         - `measured ms` / `measured speedup`: median of {} CUDA-event timings of our kernel on the mask (kernel \
+         only), {}.\n\n\
+         `pareto` `*`: no other row of the workload has both more recall and more speedup, the speedup being {}.\n",
+        speed.describe_roofline(),
+        sparselab_simulators::accelerator::DEFAULT_PRESET,
+        crate::study::gpu_timing::ITERS,
+        match speed.gpu_name() {
+            Some(name) => format!("on {name}; `-` where the mask's format has no GPU kernel"),
+            None => "`-` throughout: no GPU was used".to_string(),
+        },
+        speed_axis
     );
+    for note in &speed.notes {
+        let _ = writeln!(report, "Note: {note}.\n");
+    }
     for (name, group) in by_workload(&rows) {
-        let table = render_table(&group);
+        let table = render_study_table(&group);
         println!("{name}\n{table}\n");
         let _ = writeln!(report, "## {name}\n\n{table}\n");
         if !sharded {
             let stem = format!("recall-vs-speedup-{}", group[0].seq_len);
-            write_chart(&out_dir.join(&stem), &name, &group)?;
-            let _ = writeln!(report, "![recall versus work speedup]({stem}.svg)\n");
+            write_chart(&out_dir.join(&stem), &name, &group, &speed_axis)?;
+            let _ = writeln!(report, "![recall versus speedup]({stem}.svg)\n");
         }
     }
     if sharded {
@@ -225,11 +279,27 @@ fn by_workload(rows: &[RecallRow]) -> Vec<(String, Vec<RecallRow>)> {
     order
 }
 
-/// Writes the recall-versus-speedup chart of one workload's rows as `stem.svg` and `stem.png`.
-fn write_chart(stem: &Path, title: &str, rows: &[RecallRow]) -> Result<()> {
+/// What the Pareto marks' and the charts' speedup is for these rows.
+fn speed_axis(rows: &[RecallRow]) -> String {
+    let measured = rows.iter().filter(|r| r.speedup_source == "measured").count();
+    if measured == 0 {
+        "the roofline's predicted speedup".into()
+    } else if measured == rows.len() {
+        "the measured speedup (GPU)".into()
+    } else {
+        "the measured speedup (GPU) where the mask has a kernel, else the roofline's predicted speedup".into()
+    }
+}
+
+/// Writes the recall-versus-speedup chart of one workload's rows as `stem.svg` and `stem.png`; rows
+/// without a speedup are left out.
+fn write_chart(stem: &Path, title: &str, rows: &[RecallRow], axis: &str) -> Result<()> {
     let mut methods: BTreeMap<usize, Series> = BTreeMap::new();
     let mut names: Vec<&str> = Vec::new();
     for r in rows {
+        let Some(speedup) = r.speedup else {
+            continue;
+        };
         let i = names.iter().position(|n| *n == r.method).unwrap_or_else(|| {
             names.push(&r.method);
             names.len() - 1
@@ -242,17 +312,14 @@ fn write_chart(stem: &Path, title: &str, rows: &[RecallRow]) -> Result<()> {
             })
             .points
             .push(ChartPoint {
-                speedup: r.work_speedup,
+                speedup,
                 recall: r.recall_mean,
                 pareto: r.pareto == Some(true),
             });
     }
     let series: Vec<Series> = methods.into_values().collect();
-    let scene = recall_speedup_scene(
-        title,
-        "work speedup over dense (FLOP ratio, estimation included)",
-        &series,
-    );
+    let label = format!("speedup over dense: {axis}");
+    let scene = recall_speedup_scene(title, &label, &series);
     write_svg_and_png(&scene, stem).map(|_| ())
 }
 

@@ -1,6 +1,7 @@
 //! The recall-versus-budget computation: one shared dense pass, then each
-//! method's selection and a masked pass, compared against dense; the speed proxy
-//! (`work_speedup`) and the Pareto marks of the rows.
+//! method's selection and a masked pass, compared against dense; the speed of each
+//! mask (FLOP proxy `work_speedup`, roofline, accelerator model, GPU when present: see
+//! [`super::speed`]) and the Pareto marks of the rows.
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -13,6 +14,7 @@ use sparselab_kernels::Mask;
 use sparselab_workloads::Workload;
 use std::time::Instant;
 
+use super::speed::SpeedModels;
 use crate::pareto::pareto_front_by_group;
 use crate::provenance::Provenance;
 
@@ -20,8 +22,9 @@ use crate::provenance::Provenance;
 pub const WORKLOAD_COLUMNS: [&str; 7] = ["workload", "seq_len", "heads", "kv_heads", "head_dim", "causal", "seed"];
 /// The recall coordinate of the Pareto front.
 pub const PARETO_RECALL: &str = "recall_mean";
-/// The speed coordinate of the Pareto front (until a predicted or measured speedup is fed in).
-pub const PARETO_SPEED: &str = "work_speedup";
+/// The speed coordinate of the Pareto front: `measured_speedup` where the GPU timed the row, else
+/// `predicted_speedup` (the row's `speedup_source` says which).
+pub const PARETO_SPEED: &str = "speedup";
 
 /// One row of the recall table (and of its CSV).
 #[derive(Debug, Clone, Serialize)]
@@ -53,11 +56,28 @@ pub struct RecallRow {
     /// Speed proxy, not a timing: dense attention FLOPs over the method's (executed tiles plus its
     /// estimation FLOPs); ignores memory traffic and kernel efficiency.
     pub work_speedup: f64,
+    /// Roofline time of the mask plus the method's estimation on the GPU preset, ms.
+    pub predicted_ms: Option<f64>,
+    /// Roofline dense time (same preset and kernel model) over `predicted_ms`.
+    pub predicted_speedup: Option<f64>,
+    /// Accelerator-model cycles of dense QK^T and PV over the mask's (estimation not included); empty
+    /// where the model was not run or the mask is too large to simulate quickly.
+    pub accel_speedup: Option<f64>,
+    /// Median CUDA-event time of our kernel on the mask, ms (kernel only); empty without a GPU or a
+    /// kernel for the mask's format.
+    pub measured_ms: Option<f64>,
+    /// Measured dense time over `measured_ms`.
+    pub measured_speedup: Option<f64>,
+    /// The speedup the Pareto marks and charts use: `measured_speedup` when present, else
+    /// `predicted_speedup`.
+    pub speedup: Option<f64>,
+    /// `measured` or `predicted`: where `speedup` comes from.
+    pub speedup_source: String,
     /// Mean over rows of the share of dense softmax mass kept.
     pub recall_mean: f64,
     /// Worst row's share.
     pub recall_min: f64,
-    /// No other row of the same workload has both more recall and more `work_speedup` (see
+    /// No other row of the same workload has both more recall and more `speedup` (see
     /// [`mark_pareto`]); empty in a shard's CSV, where the other rows are unknown (`merge` sets it).
     pub pareto: Option<bool>,
     /// `||O - O_dense|| / ||O_dense||`.
@@ -97,12 +117,29 @@ pub fn progress_bar(len: usize, enabled: bool) -> ProgressBar {
 
 /// Computes one row per work item `(position in the unsharded work list, method)` on `workload`,
 /// sharing the dense pass (skipped when `work` is empty). Advances `bar` once for the dense pass and
-/// once per method. Pareto marks are left empty: see [`mark_pareto`].
+/// once per method. Speed: the roofline alone (H100 preset, [`super::speed::DEFAULT_KERNEL`]); see
+/// [`recall_table_with`]. Pareto marks are left empty: see [`mark_pareto`].
 pub fn recall_table(
     workload: &Workload,
     work: &[(usize, &dyn Method)],
     causal: bool,
     bar: &ProgressBar,
+) -> Result<Vec<RecallRow>> {
+    let mut speed = SpeedModels::roofline_only()?;
+    let rows = recall_table_with(workload, work, causal, bar, &mut speed)?;
+    for note in &speed.notes {
+        eprintln!("note: {note}");
+    }
+    Ok(rows)
+}
+
+/// [`recall_table`] with the speed figures of `speed` (roofline, accelerator model, GPU timing).
+pub fn recall_table_with(
+    workload: &Workload,
+    work: &[(usize, &dyn Method)],
+    causal: bool,
+    bar: &ProgressBar,
+    speed: &mut SpeedModels,
 ) -> Result<Vec<RecallRow>> {
     if work.is_empty() {
         return Ok(Vec::new());
@@ -155,6 +192,9 @@ pub fn recall_table(
         let r = recall(&dense, masked);
         let kept: f64 = masked.kept.iter().map(|&k| k as f64).sum();
         let method_flops = selection.mask.density() * pairs * flops_per_pair + selection.estimation.flops;
+        bar.set_message(format!("{shape}: {} (speed models)", method.label()));
+        let s = speed.row(workload, &selection.mask, &selection.estimation);
+        let (speedup, source) = s.speedup();
         rows.push(RecallRow {
             work_index,
             workload: workload.name.clone(),
@@ -169,6 +209,13 @@ pub fn recall_table(
             density: selection.mask.density(),
             kept_density: kept / pairs,
             work_speedup: dense_flops / method_flops,
+            predicted_ms: s.predicted_ms,
+            predicted_speedup: s.predicted_speedup,
+            accel_speedup: s.accel_speedup,
+            measured_ms: s.measured_ms,
+            measured_speedup: s.measured_speedup,
+            speedup,
+            speedup_source: source.to_string(),
             recall_mean: r.mean,
             recall_min: r.min,
             pareto: None,
@@ -188,10 +235,15 @@ pub fn recall_table(
     Ok(rows)
 }
 
-/// Sets every row's `pareto` mark: on the front of (`recall_mean`, `work_speedup`) among the rows of
-/// its workload (same name, shape, masking and seed), across all methods and budgets.
+/// Sets every row's `pareto` mark: on the front of (`recall_mean`, `speedup`) among the rows of its
+/// workload (same name, shape, masking and seed), across all methods and budgets. A row without a
+/// speedup is never on the front. `merge` sets the same marks from the CSV columns [`PARETO_RECALL`]
+/// and [`PARETO_SPEED`].
 pub fn mark_pareto(rows: &mut [RecallRow]) {
-    let points: Vec<(f64, f64)> = rows.iter().map(|r| (r.recall_mean, r.work_speedup)).collect();
+    let points: Vec<(f64, f64)> = rows
+        .iter()
+        .map(|r| (r.recall_mean, r.speedup.unwrap_or(f64::NAN)))
+        .collect();
     let groups: Vec<_> = rows
         .iter()
         .map(|r| {
