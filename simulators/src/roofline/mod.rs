@@ -26,7 +26,7 @@ pub mod work;
 
 pub use calibration::{fit_dense, DenseFit, DenseTiming};
 pub use hardware::{Ceilings, GpuPreset, KernelEfficiency, Measured};
-pub use kernels::{KernelSpec, KERNELS};
+pub use kernels::{KernelSpec, LaunchOrder, KERNELS};
 pub use model::{predict, predict_with, Bound, Prediction};
 pub use scale::{apply_scales, Scale};
 pub use work::{AttentionShape, AttentionWork, BlockWork, EstimationWork, TileShape};

@@ -9,7 +9,8 @@
 //! - compute time `= max(tensor / tensor_flops, exp / sfu_ops, vector / vector_flops)`: the units
 //!   run concurrently, the slowest one sets the pace;
 //! - memory time `= max(HBM bytes / hbm_bandwidth, L2 bytes / l2_bandwidth)` ([`super::io`]);
-//! - kernel time `= max(compute, memory) x tail factor` ([`super::waves`]).
+//! - kernel time `= max(compute, memory) x tail factor` ([`super::waves`]: blocks in the kernel's
+//!   launch order, [`super::kernels::LaunchOrder`]).
 //!
 //! Estimation phase: `tensor / tensor_flops + vector / vector_flops` against `bytes / hbm_bandwidth`,
 //! derated in `predicted_s` by the preset's `[kernels.estimation]` (compute and memory efficiency).
@@ -34,9 +35,9 @@
 
 use super::hardware::{Ceilings, GpuPreset, ResolvedEfficiency};
 use super::io::{traffic, Traffic};
-use super::kernels::KernelSpec;
-use super::waves::{schedule, WaveSchedule};
-use super::work::AttentionWork;
+use super::kernels::{KernelSpec, LaunchOrder};
+use super::waves::{schedule, schedule_in_order, WaveSchedule};
+use super::work::{AttentionWork, BlockWork};
 use crate::error::Result;
 
 /// Vector FLOPs per score element (scale-and-subtract FMA = 2, row max, row sum).
@@ -196,6 +197,16 @@ struct Derating {
     block_overhead_tiles: f64,
 }
 
+/// Time of one block in tile-times: its tiles plus the overhead (an empty block takes none).
+fn block_time(work: &AttentionWork, b: &BlockWork, overhead: f64) -> f64 {
+    let tiles = (b.key_tiles + work.gather_tiles(b)) as f64;
+    if tiles > 0.0 {
+        tiles + overhead
+    } else {
+        0.0
+    }
+}
+
 fn kernel_phase(
     work: &AttentionWork,
     c: &KernelCounts,
@@ -203,23 +214,21 @@ fn kernel_phase(
     ceil: &Ceilings,
     d: Derating,
     slots: u64,
+    order: LaunchOrder,
 ) -> (PhaseTime, WaveSchedule) {
-    let groups: Vec<(f64, u64)> = work
-        .blocks
-        .iter()
-        .map(|b| {
-            let tiles = (b.key_tiles + work.gather_tiles(b)) as f64;
-            (
-                if tiles > 0.0 {
-                    tiles + d.block_overhead_tiles
-                } else {
-                    0.0
-                },
-                b.count,
-            )
-        })
-        .collect();
-    let waves = schedule(&groups, slots);
+    let o = d.block_overhead_tiles;
+    let groups: Vec<(f64, u64)> = work.blocks.iter().map(|b| (block_time(work, b, o), b.count)).collect();
+    let in_grid_order = match order {
+        LaunchOrder::HeadByHead => work.head_by_head(),
+        LaunchOrder::LongestFirst => None,
+    };
+    let waves = match in_grid_order {
+        Some(blocks) => {
+            let works: Vec<f64> = blocks.iter().map(|b| block_time(work, b, o)).collect();
+            schedule_in_order(&works, slots)
+        }
+        None => schedule(&groups, slots),
+    };
     let tiles = work.executed_tiles() as f64;
     let with_overhead: f64 = groups.iter().map(|(w, n)| w * *n as f64).sum();
     let work_scale = if tiles > 0.0 { with_overhead / tiles } else { 1.0 };
@@ -304,8 +313,9 @@ pub fn predict_with(
         estimation_memory: est.memory,
         block_overhead_tiles,
     };
-    let (roofline_kernel, waves) = kernel_phase(work, &counts, &traffic, &preset.datasheet(), ideal, slots);
-    let (predicted_kernel, _) = kernel_phase(work, &counts, &traffic, &preset.sustained(), real, slots);
+    let order = kernel.launch_order;
+    let (roofline_kernel, waves) = kernel_phase(work, &counts, &traffic, &preset.datasheet(), ideal, slots, order);
+    let (predicted_kernel, _) = kernel_phase(work, &counts, &traffic, &preset.sustained(), real, slots, order);
     let roofline_estimation = estimation_phase(work, &preset.datasheet(), ideal);
     let predicted_estimation = estimation_phase(work, &preset.sustained(), real);
     let launches = 1 + work.estimation.launches;

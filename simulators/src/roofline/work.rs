@@ -191,6 +191,29 @@ impl AttentionWork {
         self.executed_pairs() / self.shape.attended_pairs()
     }
 
+    /// The thread blocks in sparselab's launch order (grid x = query tiles reversed, y = heads:
+    /// head by head, each head's last query tile first), when `blocks` lists one entry per query
+    /// tile for all heads (`count = heads`, as the families build them) or one per (head, query
+    /// tile), head-major (`count = 1`, as masks give them); `None` for any other grouping.
+    pub fn head_by_head(&self) -> Option<Vec<&BlockWork>> {
+        let (nq, heads) = (
+            self.shape.seq_len.div_ceil(self.tile.q.max(1)) as usize,
+            self.shape.heads,
+        );
+        let per_tile = self.blocks.len() == nq && self.blocks.iter().all(|b| b.count == heads);
+        let per_head = self.blocks.len() as u64 == nq as u64 * heads && self.blocks.iter().all(|b| b.count == 1);
+        if !(per_tile || per_head) {
+            return None;
+        }
+        let mut order = Vec::with_capacity(nq * heads as usize);
+        for h in 0..heads as usize {
+            for qb in (0..nq).rev() {
+                order.push(&self.blocks[if per_head { h * nq + qb } else { qb }]);
+            }
+        }
+        Some(order)
+    }
+
     /// Dense attention on `shape` with `tile`: every tile, up to the diagonal when causal.
     pub fn dense(shape: AttentionShape, tile: TileShape) -> Self {
         let (l, nq) = (shape.seq_len, shape.seq_len.div_ceil(tile.q.max(1)));
@@ -242,6 +265,32 @@ pub(crate) mod tests {
         assert_eq!(full.executed_tiles(), 16);
         assert_eq!(full.density(), 1.0);
         full.validate().unwrap();
+    }
+
+    #[test]
+    fn head_by_head_follows_the_grid() {
+        // 2 heads, 3 query tiles (causal: 1, 2, 3 tiles): head 0 then head 1, last tile first.
+        let mut s = shape(192, 64, true);
+        s.heads = 2;
+        s.kv_heads = 2;
+        let w = AttentionWork::dense(s, TileShape { q: 64, k: 64 });
+        let tiles: Vec<u64> = w.head_by_head().unwrap().iter().map(|b| b.key_tiles).collect();
+        assert_eq!(tiles, [3, 2, 1, 3, 2, 1]);
+        // One entry per (head, query tile), head-major.
+        let mut per_head = w.clone();
+        per_head.blocks = (0..6)
+            .map(|i| BlockWork {
+                key_tiles: 10 + i,
+                gathered_keys: 0,
+                count: 1,
+            })
+            .collect();
+        let tiles: Vec<u64> = per_head.head_by_head().unwrap().iter().map(|b| b.key_tiles).collect();
+        assert_eq!(tiles, [12, 11, 10, 15, 14, 13]);
+        // Any other grouping: no order.
+        per_head.blocks.truncate(2);
+        per_head.blocks[0].count = 5;
+        assert!(per_head.head_by_head().is_none());
     }
 
     #[test]

@@ -18,7 +18,7 @@ use super::{load_preset, RooflineArgs, MODEL};
 use crate::output::write_csv;
 use crate::provenance::Provenance;
 use sparselab_simulators::roofline::{
-    families, predict, AttentionShape, AttentionWork, BlockWork, GpuPreset, KernelSpec, TileShape,
+    families, predict, AttentionShape, AttentionWork, BlockWork, DenseTiming, GpuPreset, KernelSpec, TileShape,
 };
 
 /// The columns of a bench CSV this command reads (others are ignored).
@@ -201,12 +201,37 @@ pub fn work_of(line: &BenchLine) -> Result<(AttentionWork, KernelSpec)> {
     Ok((work, kernel))
 }
 
+/// Reads every row of a bench CSV (errors name the file and the data row).
+pub fn read_bench(bench_csv: &Path) -> Result<Vec<BenchLine>> {
+    let mut reader = csv::Reader::from_path(bench_csv).with_context(|| format!("opening {}", bench_csv.display()))?;
+    let mut lines = Vec::new();
+    for (i, line) in reader.deserialize::<BenchLine>().enumerate() {
+        lines.push(line.with_context(|| format!("{}: data row {}", bench_csv.display(), i + 1))?);
+    }
+    Ok(lines)
+}
+
+/// The dense rows of a bench CSV as (kernel model, measured timing), in file order: what
+/// `sparselab calibrate --from-bench` fits (sparse rows are left for the check).
+pub fn dense_timings(lines: &[BenchLine]) -> Result<Vec<(KernelSpec, DenseTiming)>> {
+    let mut out = Vec::new();
+    for line in lines.iter().filter(|l| l.method == "dense") {
+        let (work, kernel) = work_of(line)?;
+        out.push((
+            kernel,
+            DenseTiming {
+                shape: work.shape,
+                time_s: line.kernel_ms * 1e-3,
+            },
+        ));
+    }
+    Ok(out)
+}
+
 /// Compares every row of `bench_csv` with its prediction on `preset`.
 pub fn compare(preset: &GpuPreset, bench_csv: &Path, provenance: &Provenance) -> Result<Vec<AgainstRow>> {
-    let mut reader = csv::Reader::from_path(bench_csv).with_context(|| format!("opening {}", bench_csv.display()))?;
     let mut rows = Vec::new();
-    for (i, line) in reader.deserialize::<BenchLine>().enumerate() {
-        let line = line.with_context(|| format!("{}: data row {}", bench_csv.display(), i + 1))?;
+    for (i, line) in read_bench(bench_csv)?.into_iter().enumerate() {
         let (work, kernel) = work_of(&line).with_context(|| format!("{}: data row {}", bench_csv.display(), i + 1))?;
         let p = predict(preset, &work, &kernel)?;
         let predicted_ms = p.predicted_kernel.time_s * 1e3;
