@@ -4,7 +4,7 @@
 //! For dense attention, compute-bound (every length we calibrate at), the predicted kernel time is
 //! `time(L; e, o) = C(L) / e x W(L, o) / T(L) x tail(L, o)` ([`super::model`]): `C` the compute
 //! time of the `T` executed tiles at efficiency 1 on the measured ceilings, `W = sum_b (t_b + o)`
-//! the work with `o` tile-times of fixed cost per thread block, `tail` the LPT wave tail. Two
+//! the work with `o` tile-times of fixed cost per thread block, `tail` the wave tail. Two
 //! unknowns, two timings:
 //! - efficiency from the long run: `e = C(L_long) W(L_long, o) tail(L_long, o) / (T time_long)`,
 //!   exact for any `o`;

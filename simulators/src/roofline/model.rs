@@ -30,7 +30,7 @@
 //! else the kernel model's constant ([`super::kernels`]). `sparselab calibrate` measures it with
 //! [`super::calibration::fit_dense`]: for a dense kernel, compute-bound,
 //! `time(L) = c(L) / e x makespan(L, o)`, where `c(L)` is one tile-time at efficiency 1 and
-//! `makespan` the longest slot's load in tile-times (LPT schedule of blocks of `t_b + o` tiles);
+//! `makespan` the longest slot's load in tile-times (blocks of `t_b + o` tiles in launch order);
 //! `e` from the long run, `o` from the short one, alternated until both lengths are reproduced.
 
 use super::hardware::{Ceilings, GpuPreset, ResolvedEfficiency};
