@@ -245,3 +245,64 @@ fn against_a_bench_csv_reports_errors_and_the_gap_to_the_roofline() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("/nonexistent/bench.csv"), "{}", stderr(&o));
 }
+
+#[test]
+fn calibrate_from_bench_refits_the_overhead_without_a_gpu() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("results/roofline-h100-2026-11-23");
+    let (preset, bench) = (dir.join("h100-calibrated.toml"), dir.join("bench.csv"));
+    let out = temp_path("refit.toml");
+    let o = sparselab(&[
+        "calibrate",
+        "--hardware",
+        preset.to_str().unwrap(),
+        "--from-bench",
+        bench.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        text(&o.stdout).contains("sparselab causal: L=16384"),
+        "{}",
+        text(&o.stdout)
+    );
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert!(written.contains("causal_block_overhead_tiles = "), "{written}");
+    // The re-fitted file reproduces the dense rows it was fitted on.
+    let rows = run_csv(
+        "refit-against.csv",
+        &[
+            "--hardware",
+            out.to_str().unwrap(),
+            "--against",
+            bench.to_str().unwrap(),
+        ],
+    );
+    let dense: Vec<_> = rows
+        .iter()
+        .filter(|r| r["method"] == "dense" && num(r, "seq_len") <= 16384.0)
+        .collect();
+    assert_eq!(dense.len(), 2);
+    for r in dense {
+        assert!(num(r, "error_pct").abs() < 1e-3, "{r:?}");
+    }
+    // A short run that is not shorter, and a preset that was never calibrated, are refused.
+    let o = sparselab(&[
+        "calibrate",
+        "--short-seq-len",
+        "16384",
+        "--from-bench",
+        bench.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--short-seq-len 16384"), "{}", stderr(&o));
+    let o = sparselab(&[
+        "calibrate",
+        "--hardware",
+        "h100",
+        "--from-bench",
+        bench.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("[measured]"), "{}", stderr(&o));
+}
