@@ -48,6 +48,10 @@ pub struct CompareArgs {
     /// CPU results from machines with different thread counts).
     #[arg(long, value_delimiter = ',')]
     pub ignore: Vec<String>,
+    /// Compare every measurement exactly (with --rel-tol) even when the files have time columns but no
+    /// samples: for a model's predicted times, e.g. `sparselab roofline`'s `kernel_ms`.
+    #[arg(long)]
+    pub exact: bool,
 }
 
 impl CompareArgs {
@@ -75,6 +79,7 @@ impl CompareArgs {
             rel_tol: self.rel_tol,
             key: self.key.clone(),
             ignore: self.ignore.clone(),
+            exact: self.exact,
         })
     }
 }

@@ -13,7 +13,8 @@
 //! A file with a `samples_ms` column (or a measured median, `kernel_ms` or `median_ms`) is a timing
 //! file: each matched row is tested and only a
 //! significant slowdown fails. Any other file is deterministic output: every measurement must match,
-//! and rows or measurement columns present in one file only fail too.
+//! and rows or measurement columns present in one file only fail too. [`Options::exact`] compares a
+//! file with medians but no samples exactly (predicted times, e.g. `sparselab roofline`'s `kernel_ms`).
 
 pub mod columns;
 pub mod error;
@@ -44,6 +45,8 @@ pub struct Options {
     pub key: Option<Vec<String>>,
     /// Columns to leave out of both the key and the comparison.
     pub ignore: Vec<String>,
+    /// Compare as deterministic output even when the files have time columns (model predictions).
+    pub exact: bool,
 }
 
 impl Default for Options {
@@ -54,6 +57,7 @@ impl Default for Options {
             rel_tol: 0.0,
             key: None,
             ignore: Vec::new(),
+            exact: false,
         }
     }
 }
@@ -190,7 +194,7 @@ pub fn compare(base: &CsvTable, new: &CsvTable, opts: &Options) -> Result<Compar
     let timed = |t: &CsvTable| {
         t.column(columns::SAMPLES).is_some() || columns::MEASURED_MEDIANS.iter().any(|c| t.column(c).is_some())
     };
-    let mode = if timed(base) || timed(new) {
+    let mode = if !opts.exact && (timed(base) || timed(new)) {
         Mode::Timing
     } else {
         Mode::Exact

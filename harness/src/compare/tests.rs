@@ -153,3 +153,21 @@ fn explicit_key_and_missing_key_column() {
     let e = compare(&base, &base, &by_seq).unwrap_err().to_string();
     assert!(e.contains("duplicate key in b.csv line 3"), "{e}");
 }
+
+#[test]
+fn exact_option_compares_predicted_times_as_written() {
+    // A model's output with a `kernel_ms` column and no samples: a timing file by default (medians,
+    // untested), deterministic output with `exact`.
+    let text = |ms: &str| format!("method,seq_len,kernel_ms\ndense,4096,{ms}\n");
+    let base = CsvTable::parse(Path::new("b.csv"), text("1.25").as_bytes()).unwrap();
+    let new = CsvTable::parse(Path::new("n.csv"), text("1.2500001").as_bytes()).unwrap();
+    assert!(!compare(&base, &new, &Options::default()).unwrap().failed());
+    let exact = Options {
+        exact: true,
+        ..Options::default()
+    };
+    let c = compare(&base, &new, &exact).unwrap();
+    assert_eq!(c.mode, Mode::Exact);
+    assert!(c.failed() && c.findings[0].column == "kernel_ms", "{c:?}");
+    assert!(!compare(&base, &base, &exact).unwrap().failed());
+}
