@@ -31,7 +31,8 @@ timeout 60 compute-sanitizer --tool racecheck $B/cuda_attention streaming > "$R/
 timeout 60 compute-sanitizer --tool racecheck $B/cuda_attention block_sparse > "$R/racecheck-bsr.log" 2>&1; summary "$R/racecheck-bsr.log" "HAZARD|RACECHECK SUMMARY|test result" 2
 
 step calibrate
-$B/sparselab calibrate --out "$R/h100-calibrated.toml" > "$R/calibrate.log" 2>&1; tail -4 "$R/calibrate.log"
+$B/sparselab calibrate --out "$R/h100-calibrated.toml" > "$R/calibrate.log" 2>&1; tail -6 "$R/calibrate.log"
+$B/sparselab calibrate --short-seq-len 0 --out "$R/h100-calibrated-no-short.toml" > "$R/calibrate-no-short.log" 2>&1; tail -2 "$R/calibrate-no-short.log"
 
 step "bench: causal 4k-128k by method"
 $B/sparselab bench --seq-len 4096,16384,65536,131072 --causal causal \
@@ -62,6 +63,8 @@ timeout 90 python3 scripts/peers/flex_masks.py --mask-dir "$M/full" --iters 20 -
 step "roofline against the measurement"
 $B/sparselab roofline --hardware "$R/h100-calibrated.toml" --against "$R/ours-causal.csv" \
     --out "$R/against.csv" > "$R/against.log" 2>&1; tail -2 "$R/against.log"
+$B/sparselab roofline --hardware "$R/h100-calibrated-no-short.toml" --against "$R/ours-causal.csv" \
+    --out "$R/against-no-short.csv" > "$R/against-no-short.log" 2>&1; tail -2 "$R/against-no-short.log"
 step "reproduce seerattention (measured)"
 $B/sparselab reproduce seerattention --measured "$R/ours-full.csv,$R/ours-32k-causal.csv,$R/peers-sdpa-causal.csv,$R/peers-sdpa-full.csv" \
     --out "$R/reproduce-seerattention.csv" > "$R/reproduce-seerattention.log" 2>&1; head -8 "$R/reproduce-seerattention.log"
