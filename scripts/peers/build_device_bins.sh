@@ -13,7 +13,7 @@ for t in cuda_attention cuda_index cuda_compile; do
         python3 -c 'import json,sys; print([m["executable"] for m in map(json.loads, sys.stdin) if m.get("executable")][-1])')
     cp "$exe" "target/gpu/$t"
 done
-strip target/gpu/*
+strip target/gpu/sparselab target/gpu/cuda_attention target/gpu/cuda_index target/gpu/cuda_compile
 if [ $# -ge 1 ]; then
     mkdir -p target/peers/minference
     for f in pit_sparse_flash_attention_v2 block_sparse_flash_attention; do

@@ -15,61 +15,82 @@ M=/tmp/sparselab-masks
 mkdir -p "$R" "$M/causal" "$M/full"
 export PATH=/usr/local/cuda/bin:$PATH PYTHONUNBUFFERED=1
 COMMIT=${SPARSELAB_GIT_COMMIT:-unknown}
-step() { echo "== $1 ($(date +%T))"; }
+# Each step starts only while the call has time left (the device tool stops a call at 600 s), so the
+# pack at the end always runs and what was measured comes back.
+DEADLINE=${SPARSELAB_DEVICE_DEADLINE_S:-500}
+step() {
+    if [ "$SECONDS" -gt "$DEADLINE" ]; then
+        echo "== $1: skipped, ${SECONDS}s used of ${DEADLINE}s"
+        return 1
+    fi
+    echo "== $1 ($(date +%T), ${SECONDS}s)"
+}
 summary() { grep -E "$2" "$1" | tail -"${3:-4}"; }
 
-step env
-nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.limit --format=csv | tee "$R/env.txt"
+if step env; then
+    nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.limit --format=csv | tee "$R/env.txt"
+fi
 
-step "GPU tests"
-timeout 150 $B/cuda_attention --nocapture > "$R/tests-attention.log" 2>&1; summary "$R/tests-attention.log" "test result|FAILED|panicked"
-timeout 60 $B/cuda_index --nocapture > "$R/tests-index.log" 2>&1; summary "$R/tests-index.log" "test result|FAILED|panicked"
+if step "GPU tests"; then
+    timeout 150 $B/cuda_attention --nocapture > "$R/tests-attention.log" 2>&1; summary "$R/tests-attention.log" "test result|FAILED|panicked"
+    timeout 60 $B/cuda_index --nocapture > "$R/tests-index.log" 2>&1; summary "$R/tests-index.log" "test result|FAILED|panicked"
+fi
 
-step "compute-sanitizer"
-timeout 100 compute-sanitizer --tool memcheck $B/cuda_attention vertical_slash > "$R/memcheck.log" 2>&1; summary "$R/memcheck.log" "ERROR SUMMARY|test result" 2
-timeout 60 compute-sanitizer --tool racecheck $B/cuda_attention streaming > "$R/racecheck.log" 2>&1; summary "$R/racecheck.log" "HAZARD|RACECHECK SUMMARY|test result" 2
-timeout 60 compute-sanitizer --tool racecheck $B/cuda_attention block_sparse > "$R/racecheck-bsr.log" 2>&1; summary "$R/racecheck-bsr.log" "HAZARD|RACECHECK SUMMARY|test result" 2
+if step "compute-sanitizer"; then
+    timeout 100 compute-sanitizer --tool memcheck $B/cuda_attention vertical_slash > "$R/memcheck.log" 2>&1; summary "$R/memcheck.log" "ERROR SUMMARY|test result" 2
+    timeout 60 compute-sanitizer --tool racecheck $B/cuda_attention streaming > "$R/racecheck.log" 2>&1; summary "$R/racecheck.log" "HAZARD|RACECHECK SUMMARY|test result" 2
+    timeout 60 compute-sanitizer --tool racecheck $B/cuda_attention block_sparse > "$R/racecheck-bsr.log" 2>&1; summary "$R/racecheck-bsr.log" "HAZARD|RACECHECK SUMMARY|test result" 2
+fi
 
-step calibrate
-$B/sparselab calibrate --out "$R/h100-calibrated.toml" > "$R/calibrate.log" 2>&1; tail -6 "$R/calibrate.log"
-$B/sparselab calibrate --short-seq-len 0 --out "$R/h100-calibrated-no-short.toml" > "$R/calibrate-no-short.log" 2>&1; tail -2 "$R/calibrate-no-short.log"
+if step calibrate; then
+    $B/sparselab calibrate --out "$R/h100-calibrated.toml" > "$R/calibrate.log" 2>&1; tail -6 "$R/calibrate.log"
+    $B/sparselab calibrate --short-seq-len 0 --out "$R/h100-calibrated-no-short.toml" > "$R/calibrate-no-short.log" 2>&1; tail -2 "$R/calibrate-no-short.log"
+fi
 
-step "bench: causal 4k-128k by method"
-$B/sparselab bench --seq-len 4096,16384,65536,131072 --causal causal \
-    --methods dense,block-sparse,vertical-slash-local,vertical-slash,a-shape,block-topk \
-    --tiles w4m2,w2m2 --densities 0.2,0.05 --warmup 3 --iters 20 --mask-dir "$M/causal" \
-    --out "$R/ours-causal.csv" > "$R/bench-causal.log" 2>&1; tail -3 "$R/bench-causal.log"
-step "bench: non-causal 16k and 32k (SeerAttention's shape)"
-$B/sparselab bench --seq-len 16384,32768 --causal full --methods dense,block-sparse --tiles w4m2 \
-    --densities 0.5,0.2,0.1,0.05 --iters 20 --mask-dir "$M/full" \
-    --out "$R/ours-full.csv" > "$R/bench-full.log" 2>&1; tail -2 "$R/bench-full.log"
-$B/sparselab bench --seq-len 32768 --causal causal --methods dense,block-sparse --tiles w4m2 --densities 0.1 \
-    --iters 20 --out "$R/ours-32k-causal.csv" > "$R/bench-32k.log" 2>&1; tail -2 "$R/bench-32k.log"
+if step "bench: causal 4k-128k by method"; then
+    $B/sparselab bench --seq-len 4096,16384,65536,131072 --causal causal \
+        --methods dense,block-sparse,vertical-slash-local,vertical-slash,a-shape,block-topk \
+        --tiles w4m2,w2m2 --densities 0.2,0.05 --warmup 3 --iters 20 --mask-dir "$M/causal" \
+        --out "$R/ours-causal.csv" > "$R/bench-causal.log" 2>&1; tail -3 "$R/bench-causal.log"
+fi
+if step "roofline against the measurement"; then
+    $B/sparselab roofline --hardware "$R/h100-calibrated.toml" --against "$R/ours-causal.csv" \
+        --out "$R/against.csv" > "$R/against.log" 2>&1; tail -2 "$R/against.log"
+    $B/sparselab roofline --hardware "$R/h100-calibrated-no-short.toml" --against "$R/ours-causal.csv" \
+        --out "$R/against-no-short.csv" > "$R/against-no-short.log" 2>&1; tail -2 "$R/against-no-short.log"
+fi
+if step "bench: non-causal 16k and 32k (SeerAttention's shape)"; then
+    $B/sparselab bench --seq-len 16384,32768 --causal full --methods dense,block-sparse --tiles w4m2 \
+        --densities 0.5,0.2,0.1,0.05 --iters 20 --mask-dir "$M/full" \
+        --out "$R/ours-full.csv" > "$R/bench-full.log" 2>&1; tail -2 "$R/bench-full.log"
+    $B/sparselab bench --seq-len 32768 --causal causal --methods dense,block-sparse --tiles w4m2 --densities 0.1 \
+        --iters 20 --out "$R/ours-32k-causal.csv" > "$R/bench-32k.log" 2>&1; tail -2 "$R/bench-32k.log"
+fi
 
-step "peers: SDPA"
-python3 scripts/peers/sdpa_bench.py --seq-len 16384,32768,65536,131072 --causal causal --iters 20 \
-    --commit "$COMMIT" --out "$R/peers-sdpa-causal.csv" > "$R/peers-sdpa.log" 2>&1
-python3 scripts/peers/sdpa_bench.py --seq-len 16384,32768 --causal full --iters 20 \
-    --commit "$COMMIT" --out "$R/peers-sdpa-full.csv" >> "$R/peers-sdpa.log" 2>&1; tail -4 "$R/peers-sdpa.log"
-step "peers: MInference's Triton kernels on our masks"
-timeout 150 python3 scripts/peers/minference_bench.py --mask-dir "$M/causal" --minference-dir target/peers/minference \
-    --iters 20 --commit "$COMMIT" --out "$R/peers-minference.csv" > "$R/peers-minference.log" 2>&1; tail -8 "$R/peers-minference.log"
-step "peers: FlexAttention on our masks"
-timeout 150 python3 scripts/peers/flex_masks.py --mask-dir "$M/causal" --iters 20 --commit "$COMMIT" \
-    --out "$R/peers-flex-causal.csv" > "$R/peers-flex.log" 2>&1
-timeout 90 python3 scripts/peers/flex_masks.py --mask-dir "$M/full" --iters 20 --commit "$COMMIT" \
-    --out "$R/peers-flex-full.csv" >> "$R/peers-flex.log" 2>&1; tail -6 "$R/peers-flex.log"
+if step "peers: SDPA"; then
+    python3 scripts/peers/sdpa_bench.py --seq-len 16384,32768,65536,131072 --causal causal --iters 20 \
+        --commit "$COMMIT" --out "$R/peers-sdpa-causal.csv" > "$R/peers-sdpa.log" 2>&1
+    python3 scripts/peers/sdpa_bench.py --seq-len 16384,32768 --causal full --iters 20 \
+        --commit "$COMMIT" --out "$R/peers-sdpa-full.csv" >> "$R/peers-sdpa.log" 2>&1; tail -4 "$R/peers-sdpa.log"
+fi
+if step "peers: MInference's Triton kernels on our masks"; then
+    timeout 150 python3 scripts/peers/minference_bench.py --mask-dir "$M/causal" --minference-dir target/peers/minference \
+        --iters 20 --commit "$COMMIT" --out "$R/peers-minference.csv" > "$R/peers-minference.log" 2>&1; tail -8 "$R/peers-minference.log"
+fi
+if step "peers: FlexAttention on our masks"; then
+    timeout 150 python3 scripts/peers/flex_masks.py --mask-dir "$M/causal" --iters 20 --commit "$COMMIT" \
+        --out "$R/peers-flex-causal.csv" > "$R/peers-flex.log" 2>&1
+    timeout 90 python3 scripts/peers/flex_masks.py --mask-dir "$M/full" --iters 20 --commit "$COMMIT" \
+        --out "$R/peers-flex-full.csv" >> "$R/peers-flex.log" 2>&1; tail -6 "$R/peers-flex.log"
+fi
 
-step "roofline against the measurement"
-$B/sparselab roofline --hardware "$R/h100-calibrated.toml" --against "$R/ours-causal.csv" \
-    --out "$R/against.csv" > "$R/against.log" 2>&1; tail -2 "$R/against.log"
-$B/sparselab roofline --hardware "$R/h100-calibrated-no-short.toml" --against "$R/ours-causal.csv" \
-    --out "$R/against-no-short.csv" > "$R/against-no-short.log" 2>&1; tail -2 "$R/against-no-short.log"
-step "reproduce seerattention (measured)"
-$B/sparselab reproduce seerattention --measured "$R/ours-full.csv,$R/ours-32k-causal.csv,$R/peers-sdpa-causal.csv,$R/peers-sdpa-full.csv" \
-    --out "$R/reproduce-seerattention.csv" > "$R/reproduce-seerattention.log" 2>&1; head -8 "$R/reproduce-seerattention.log"
-step "the main job with a GPU"
-timeout 120 $B/sparselab run --out-dir "$R/run" > "$R/run.log" 2>&1; tail -5 "$R/run.log"
+if step "reproduce seerattention (measured)"; then
+    $B/sparselab reproduce seerattention --measured "$R/ours-full.csv,$R/ours-32k-causal.csv,$R/peers-sdpa-causal.csv,$R/peers-sdpa-full.csv" \
+        --out "$R/reproduce-seerattention.csv" > "$R/reproduce-seerattention.log" 2>&1; head -8 "$R/reproduce-seerattention.log"
+fi
+if step "the main job with a GPU"; then
+    timeout 120 $B/sparselab run --out-dir "$R/run" > "$R/run.log" 2>&1; tail -5 "$R/run.log"
+fi
 
-step pack
+echo "== pack (${SECONDS}s)"
 tar czf "$OUT/results.tar.gz" -C "$R" . && ls -la "$OUT/results.tar.gz"
