@@ -308,6 +308,23 @@ mod tests {
     }
 
     #[test]
+    fn masks_too_large_to_simulate_are_left_empty_with_a_note() {
+        // 64 heads x 600 blocks of 64 = 38400 > ACCEL_MAX_KEY_BLOCKS: not simulated.
+        let (heads, nb) = (64usize, 600usize);
+        let lists = (0..heads * nb).map(|i| vec![(i % nb) as u32]).collect();
+        let m = Mask::BlockSparse(BlockSparseMask::new(heads, nb * 64, 64, true, lists).unwrap());
+        assert!(accel_size(&m) > ACCEL_MAX_KEY_BLOCKS);
+        let preset = GpuPreset::load("h100").unwrap();
+        let mut speed = SpeedModels::new(preset, DEFAULT_KERNEL, true, None).unwrap();
+        assert_eq!(speed.accel_cycles(&m, 64), None);
+        assert!(
+            speed.notes.iter().any(|n| n.contains("accel_speedup left empty")),
+            "{:?}",
+            speed.notes
+        );
+    }
+
+    #[test]
     fn measured_speedup_wins_over_predicted() {
         let s = RowSpeed {
             predicted_speedup: Some(3.0),
