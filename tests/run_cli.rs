@@ -189,3 +189,43 @@ fn ladder_refuses_too_short_sequences() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("--seq-len >= 128"));
 }
+
+#[test]
+fn speed_source_is_said_and_used() {
+    // Without --no-gpu: on a machine without a GPU the run says so; with one, dense and the A-shape
+    // (streaming kernel) are timed and the Pareto marks use the measured speedup.
+    let dir = common::temp_dir("run-cli", "gpu");
+    let o = sparselab(&[
+        "run",
+        "--seq-len",
+        "256",
+        "--heads",
+        "2",
+        "--head-dim",
+        "64",
+        "--methods",
+        "dense,a-shape:sink=16,local=64,oracle-keys:k=32",
+        "--quiet",
+        "--out-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    let rows = common::read_csv(&dir.join("recall.csv"));
+    if err.contains("no GPU: speed predicted by the roofline (h100 preset) and the accelerator model") {
+        assert!(rows.iter().all(|r| r["speedup_source"] == "predicted"));
+    } else {
+        assert!(err.contains("speed measured with our CUDA kernels"), "{err}");
+        for r in &rows[..2] {
+            assert!(!r["measured_ms"].is_empty(), "{} timed: {r:?}", r["method"]);
+            assert_eq!(r["speedup_source"], "measured");
+        }
+        assert_eq!(rows[0]["measured_speedup"], "1.0");
+        assert!(rows[2]["measured_ms"].is_empty(), "key lists have no GPU kernel");
+        assert!(
+            err.contains("measured_ms left empty for key-list masks: no GPU kernel for the key-list format"),
+            "{err}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
