@@ -128,3 +128,35 @@ fn bad_shards_and_bad_merges_are_errors() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn pareto_marks_use_the_speedup_column_and_skip_empty_cells() {
+    // Two shards of one workload: `speedup` is what the marks use (measured where a GPU timed the row,
+    // else predicted); a row without one (no model ran) is never on the front.
+    let dir = common::temp_dir("merge-cli", "pareto");
+    let header = "work_index,workload,method,seq_len,work_speedup,speedup,speedup_source,recall_mean,pareto\n";
+    let (a, b, out) = (dir.join("a.csv"), dir.join("b.csv"), dir.join("out.csv"));
+    std::fs::write(
+        &a,
+        format!("{header}0,w,dense,64,1.0,1.0,measured,1.0,\n2,w,x,64,9.0,1.5,measured,0.9,\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        &b,
+        format!("{header}1,w,y,64,1.0,2.0,measured,0.95,\n3,w,z,64,9.0,,,0.99,\n"),
+    )
+    .unwrap();
+    let o = sparselab(&["merge", out.to_str().unwrap(), a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = common::read_csv(&out);
+    let marks: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r["method"].as_str(), r["pareto"].as_str()))
+        .collect();
+    // x has the larger work_speedup but is beaten on `speedup` by y; z has no speedup.
+    assert_eq!(
+        marks,
+        [("dense", "true"), ("y", "true"), ("x", "false"), ("z", "false")]
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
