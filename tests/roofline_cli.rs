@@ -257,6 +257,8 @@ fn calibrate_from_bench_refits_the_overhead_without_a_gpu() {
         preset.to_str().unwrap(),
         "--from-bench",
         bench.to_str().unwrap(),
+        "--short-seq-len",
+        "4096",
         "--out",
         out.to_str().unwrap(),
     ]);

@@ -84,6 +84,13 @@ def main():
     ap.add_argument("--out", default="flex.csv")
     args = ap.parse_args()
     dev = device_columns(args.commit, ", FlexAttention")
+    # One compiled kernel per (shape, mask layout); past Dynamo's default limit of 8 recompiles
+    # flex_attention silently falls back to an unfused eager path (materialized scores), whose
+    # times are not FlexAttention's. Allow enough for every mask of a run, and refuse the fallback.
+    cfg = torch._dynamo.config
+    for name, value in (("recompile_limit", 256), ("cache_size_limit", 256), ("fail_on_recompile_limit_hit", True)):
+        if hasattr(cfg, name):
+            setattr(cfg, name, value)
     flex = torch.compile(flex_attention, dynamic=False)
     g = torch.Generator(device="cuda").manual_seed(0)
     inputs = {}

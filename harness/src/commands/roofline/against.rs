@@ -196,6 +196,11 @@ pub fn work_of(line: &BenchLine) -> Result<(AttentionWork, KernelSpec)> {
             get(&p, "s", line)?,
             line.density,
         )?,
+        // MInference's local pattern (the most local diagonals, columns spread): the analytic family
+        // with no spread slashes, predicted from the budget alone.
+        "vertical-slash-local" => {
+            families::vertical_slash(shape, kernel.tile, get(&p, "v", line)?, get(&p, "s", line)?, 0.0)?
+        }
         other => bail!("bench method `{other}` has no roofline work description"),
     };
     Ok((work, kernel))
