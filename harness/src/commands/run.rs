@@ -153,7 +153,14 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let lengths: Vec<String> = args.seq_len.iter().map(|l| l.to_string()).collect();
     let (preset, _) = load_preset(Some(&args.hardware), "h100", &[])?;
     let hardware = preset.name.clone();
-    let gpu = if args.no_gpu { None } else { GpuTimer::open().ok() };
+    let (gpu, no_gpu_reason) = if args.no_gpu {
+        (None, String::new())
+    } else {
+        match GpuTimer::open() {
+            Ok(gpu) => (Some(gpu), String::new()),
+            Err(e) => (None, format!(" ({e:#})")),
+        }
+    };
     let mut speed = SpeedModels::new(preset, &args.kernel, true, gpu)?;
     eprintln!(
         "sparselab: default study, recall on the CPU ({} profile, {} tokens, {} heads, head dim {}{})",
@@ -175,7 +182,9 @@ pub fn run(args: &RunArgs) -> Result<()> {
         None if args.no_gpu => {
             format!("--no-gpu: speed predicted by the roofline ({hardware} preset) and the accelerator model")
         }
-        None => format!("no GPU: speed predicted by the roofline ({hardware} preset) and the accelerator model"),
+        None => format!(
+            "no GPU: speed predicted by the roofline ({hardware} preset) and the accelerator model{no_gpu_reason}"
+        ),
     };
     eprintln!("{speed_line}");
     let steps: usize = plan.iter().filter(|p| !p.2.is_empty()).map(|p| p.2.len() + 1).sum();
