@@ -144,8 +144,8 @@ fn random_blocks(shape: AttentionShape, block: u64, density: f64) -> AttentionWo
     }
 }
 
-/// Vertical-slash with the spread share whose density matches `target` (bisection; spread 0 or 1
-/// when the target lies outside what the budget can give).
+/// Vertical-slash with the spread share whose density matches `target` (bisection; spread 0 below
+/// what the budget can give, evenly spread 64-key tiles at `target` above it).
 fn vertical_slash_matching(
     shape: AttentionShape,
     tile: TileShape,
@@ -159,7 +159,13 @@ fn vertical_slash_matching(
         return Ok(families::vertical_slash(shape, tile, v, s, lo)?);
     }
     if density(hi)? <= target {
-        return Ok(families::vertical_slash(shape, tile, v, s, hi)?);
+        // Denser than the most spread slashes give (the estimate's columns and diagonals together
+        // touch nearly every tile): the executed tiles at the measured density, spread evenly.
+        let estimation = families::vertical_slash(shape, tile, v, s, hi)?.estimation;
+        return Ok(AttentionWork {
+            estimation,
+            ..random_blocks(shape, tile.q, target)
+        });
     }
     for _ in 0..30 {
         let mid = (lo + hi) / 2.0;
