@@ -87,6 +87,8 @@ struct DisplayRow {
     density: String,
     #[tabled(rename = "work speedup")]
     work_speedup: String,
+    #[tabled(rename = "speedup")]
+    speedup: String,
     #[tabled(rename = "recall mean")]
     recall_mean: String,
     #[tabled(rename = "recall min")]
@@ -109,7 +111,8 @@ pub fn budget_label(params: &str, params_used: &str) -> String {
 }
 
 /// The rows as a terminal table. `work speedup` is dense attention FLOPs over the method's (a proxy, not a
-/// timing); `pareto` is `*` on the workload's recall-versus-speedup front, `?` where unknown (a shard).
+/// timing); `speedup` is the one the Pareto marks use (measured, else predicted by the roofline, with its
+/// source); `pareto` is `*` on the workload's recall-versus-speedup front, `?` where unknown (a shard).
 pub fn render_table(rows: &[RecallRow]) -> String {
     let display: Vec<DisplayRow> = rows
         .iter()
@@ -118,6 +121,10 @@ pub fn render_table(rows: &[RecallRow]) -> String {
             budget: budget_label(&r.params, &r.params_used),
             density: format!("{:.3}", r.density),
             work_speedup: format!("{:.2}x", r.work_speedup),
+            speedup: match r.speedup {
+                Some(v) => format!("{v:.2}x ({})", r.speedup_source),
+                None => "-".into(),
+            },
             recall_mean: format!("{:.4}", r.recall_mean),
             recall_min: format!("{:.4}", r.recall_min),
             out_rel_err: format!("{:.2e}", r.out_rel_err),
