@@ -40,6 +40,11 @@ fn gpu_sweep_shards_merge_back_to_the_unsharded_run() {
     ];
     let stdout = run_ok(&[&base[..], &["--out", p(&whole)]].concat());
     assert!(stdout.contains("bandwidth=0.5;flops=1"), "{stdout}");
+    // The chart lands next to the CSV: one line per method and length and per flops value.
+    let svg = std::fs::read_to_string(whole.with_extension("svg")).unwrap();
+    assert_eq!(svg.matches("<path").count(), 2 * 2 * 2, "{svg}");
+    let png = std::fs::read(whole.with_extension("png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
     run_ok(&[&base[..], &["--shard", "0/2", "--out", p(&s0)]].concat());
     run_ok(&[&base[..], &["--shard", "1/2", "--out", p(&s1)]].concat());
     assert_eq!(read_csv(&s0).len() + read_csv(&s1).len(), 4 * 2 * 2);

@@ -8,8 +8,10 @@
 //! | [`png`] | a scene rasterized with an 8x8 bitmap font, encoded as PNG |
 //! | [`heatmap`] | score grids (NIAH depth x length, like the papers' figures), one panel per method |
 //! | [`recall_speedup`] | recall versus speedup, one line per method, Pareto front ringed |
+//! | [`line_chart`] | a value over labelled positions, one line per series (what-if sweeps) |
 
 pub mod heatmap;
+pub mod line_chart;
 pub mod png;
 pub mod recall_speedup;
 pub mod scene;

@@ -49,7 +49,8 @@ pub fn nice_ticks(lo: f64, hi: f64) -> Vec<f64> {
     (first..=last).map(|k| k as f64 * step).collect()
 }
 
-fn label(v: f64, ticks: &[f64]) -> String {
+/// A tick value with as many decimals as the tick step needs.
+pub fn tick_label(v: f64, ticks: &[f64]) -> String {
     let step = if ticks.len() > 1 { ticks[1] - ticks[0] } else { 1.0 };
     let decimals = (-step.log10().floor()).max(0.0) as usize;
     format!("{v:.decimals$}")
@@ -82,11 +83,18 @@ pub fn recall_speedup_scene(title: &str, x_label: &str, series: &[Series]) -> Sc
     let grid = Rgb(230, 230, 230);
     for &t in &xt {
         s.line((px(t), TOP), (px(t), TOP + ph), grid, 1);
-        s.text(px(t), TOP + ph + 12, label(t, &xt), FONT, Rgb::BLACK, Anchor::Middle);
+        s.text(
+            px(t),
+            TOP + ph + 12,
+            tick_label(t, &xt),
+            FONT,
+            Rgb::BLACK,
+            Anchor::Middle,
+        );
     }
     for &t in &yt {
         s.line((LEFT, py(t)), (LEFT + pw, py(t)), grid, 1);
-        s.text(LEFT - 6, py(t), label(t, &yt), FONT, Rgb::BLACK, Anchor::End);
+        s.text(LEFT - 6, py(t), tick_label(t, &yt), FONT, Rgb::BLACK, Anchor::End);
     }
     s.line((LEFT, TOP + ph), (LEFT + pw, TOP + ph), Rgb::BLACK, 1);
     s.line((LEFT, TOP), (LEFT, TOP + ph), Rgb::BLACK, 1);

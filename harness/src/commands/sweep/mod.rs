@@ -6,6 +6,7 @@
 //! `sparselab merge` joins the shards' CSVs.
 
 mod accelerator;
+mod chart;
 mod gpu;
 mod grid;
 
@@ -76,6 +77,10 @@ pub struct SweepArgs {
     /// Write the rows as CSV here (atomically).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Write the chart (speedup against the first varied parameter) here as .svg and .png; default:
+    /// next to `--out`, same name.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
 }
 
 /// Runs the sweep over this shard's grid points, prints the table, writes the CSV.
@@ -147,7 +152,31 @@ fn run_gpu(args: &SweepArgs, hardware: &str) -> Result<()> {
         })
         .collect();
     println!("{}", table(&cells));
+    plot(
+        args,
+        &axes,
+        &format!("what-if on {hardware}: speedup over dense (roofline)"),
+        &cells,
+    )?;
     write(args, &rows)
+}
+
+/// Writes the chart where `--plot` (or `--out`) says, when a parameter was varied.
+fn plot(args: &SweepArgs, axes: &[grid::Axis], title: &str, cells: &[(String, String, f64)]) -> Result<()> {
+    let (Some(first), Some(path)) = (axes.first(), args.plot.as_ref().or(args.out.as_ref())) else {
+        return Ok(());
+    };
+    let cells: Vec<chart::Cell<'_>> = cells
+        .iter()
+        .map(|(point, series, speedup)| chart::Cell {
+            point,
+            series: series.clone(),
+            speedup: *speedup,
+        })
+        .collect();
+    let (svg, png) = chart::write(title, first, &cells, path)?;
+    println!("wrote {} and {}", svg.display(), png.display());
+    Ok(())
 }
 
 fn write<T: serde::Serialize>(args: &SweepArgs, rows: &[T]) -> Result<()> {
@@ -190,6 +219,12 @@ fn run_accelerator(args: &SweepArgs) -> Result<()> {
         .map(|r| (r.point.clone(), series_of(r), r.speedup_vs_dense))
         .collect();
     println!("{}", table(&cells));
+    plot(
+        args,
+        &axes,
+        &format!("what-if on {}: N:M training speedup", base.name),
+        &cells,
+    )?;
     write(args, &rows)
 }
 
