@@ -9,6 +9,7 @@
 
 pub mod accelerator;
 pub mod error;
+pub mod preset_file;
 pub mod roofline;
 
 pub use error::{Result, SimulatorError};

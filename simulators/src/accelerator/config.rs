@@ -14,8 +14,8 @@
 use super::compute::{ArrayShape, Dataflow};
 use super::energy::EnergyTable;
 use crate::error::{Result, SimulatorError};
+use crate::preset_file::{parse_toml, preset_text};
 use serde::Deserialize;
-use std::path::Path;
 
 /// Built-in presets: (name, TOML text).
 const BUILT_IN: [(&str, &str); 2] = [
@@ -157,26 +157,13 @@ impl AcceleratorConfig {
 
     /// Loads a built-in preset by name, or else a TOML file at that path.
     pub fn preset(name_or_path: &str) -> Result<Self> {
-        if let Some((name, text)) = BUILT_IN.iter().find(|(n, _)| *n == name_or_path) {
-            return Self::from_toml_str(text, &format!("preset {name}"));
-        }
-        let path = Path::new(name_or_path);
-        match std::fs::read_to_string(path) {
-            Ok(text) => Self::from_toml_str(&text, &path.display().to_string()),
-            Err(e) => Err(SimulatorError::UnknownPreset {
-                name: name_or_path.to_string(),
-                known: Self::preset_names().join(", "),
-                problem: e.to_string(),
-            }),
-        }
+        let (text, source) = preset_text(name_or_path, &BUILT_IN)?;
+        Self::from_toml_str(&text, &source)
     }
 
     /// Parses and validates a TOML text; `source_name` labels errors.
     pub fn from_toml_str(text: &str, source_name: &str) -> Result<Self> {
-        let config: Self = toml::from_str(text).map_err(|e| SimulatorError::ParseConfig {
-            source_name: source_name.to_string(),
-            message: e.to_string().trim_end().to_string(),
-        })?;
+        let config: Self = parse_toml(text, source_name)?;
         config.validate(source_name)?;
         Ok(config)
     }

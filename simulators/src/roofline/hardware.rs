@@ -15,9 +15,9 @@
 //! | `[measured]` | as above | ceilings measured by `sparselab calibrate` (matmul, copy), with date, device, driver and `[measured.kernels.NAME]` |
 
 use crate::error::{Result, SimulatorError};
+use crate::preset_file::{parse_toml, preset_text};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::Path;
 
 /// Built-in presets: (name, TOML text).
 const BUILT_IN: [(&str, &str); 3] = [
@@ -152,26 +152,13 @@ impl GpuPreset {
 
     /// Loads a built-in preset by name, or else a TOML file at that path.
     pub fn load(name_or_path: &str) -> Result<Self> {
-        if let Some((name, text)) = BUILT_IN.iter().find(|(n, _)| *n == name_or_path) {
-            return Self::from_toml_str(text, &format!("preset {name}"));
-        }
-        let path = Path::new(name_or_path);
-        match std::fs::read_to_string(path) {
-            Ok(text) => Self::from_toml_str(&text, &path.display().to_string()),
-            Err(e) => Err(SimulatorError::UnknownPreset {
-                name: name_or_path.to_string(),
-                known: Self::preset_names().join(", "),
-                problem: e.to_string(),
-            }),
-        }
+        let (text, source) = preset_text(name_or_path, &BUILT_IN)?;
+        Self::from_toml_str(&text, &source)
     }
 
     /// Parses and validates TOML text; `source_name` (a file or preset name) labels errors.
     pub fn from_toml_str(text: &str, source_name: &str) -> Result<Self> {
-        let preset: Self = toml::from_str(text).map_err(|e| SimulatorError::ParseConfig {
-            source_name: source_name.to_string(),
-            message: e.to_string().trim_end().to_string(),
-        })?;
+        let preset: Self = parse_toml(text, source_name)?;
         preset.validate(source_name)?;
         Ok(preset)
     }
