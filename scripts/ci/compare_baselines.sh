@@ -21,7 +21,15 @@ if [[ "${SPARSELAB_BLESS:-}" == 1 ]]; then
     out=$baselines
 fi
 
-sparselab() { cargo run --locked --quiet -- "$@"; }
+# SPARSELAB_BIN: a binary already built from this tree (CI passes the one `cargo test` built, so
+# nothing compiles twice); otherwise `cargo run` builds it.
+sparselab() {
+    if [[ -n "${SPARSELAB_BIN:-}" ]]; then
+        "$SPARSELAB_BIN" "$@"
+    else
+        cargo run --locked --quiet -- "$@"
+    fi
+}
 
 # Each command writes "$out/<name>.csv"; stdout (the tables) is not needed here.
 sparselab recall --profile mixed --seq-len 256 --heads 2 --head-dim 32 --methods all --quiet \
@@ -33,7 +41,7 @@ sparselab simulate --model bert-layer --batch 1 --seq 64 --nm 2:4,2:8 --out "$ou
 sparselab roofline --hardware h100 --seq-len 16384,131072 --methods dense,a-shape,vertical-slash,block-topk \
     --out "$out/roofline-h100.csv" >/dev/null
 sparselab sweep --hardware h100 --vary bandwidth=0.5,1,2 --vary flops=1,2 --seq-len 131072 \
-    --methods dense,vertical-slash,block-topk --out "$out/sweep-h100.csv" >/dev/null
+    --methods dense,vertical-slash,block-topk --out "$out/sweep-h100.csv" --plot "$tmp/sweep-h100" >/dev/null
 
 if [[ "$out" == "$baselines" ]]; then
     echo "regenerated the baselines in $baselines; review the diff before committing"
