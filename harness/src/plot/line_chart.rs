@@ -75,9 +75,7 @@ pub fn line_chart_scene(title: &str, x_name: &str, x_labels: &[String], y_name: 
         }
         let ly = TOP + 10 + 18 * i as u32;
         let lx = LEFT + pw + 16;
-        s.line((lx, ly), (lx + 24, ly), color, 2);
-        s.circle((lx + 12, ly), MARKER, color, None);
-        s.text(lx + 32, ly, &line.name, FONT, Rgb::BLACK, Anchor::Start);
+        s.legend_entry((lx, ly), color, MARKER, &line.name, FONT);
     }
     s
 }
@@ -101,14 +99,7 @@ mod tests {
             },
         ];
         let scene = line_chart_scene("speedup vs bandwidth", "bandwidth (x)", &labels, "speedup", &lines);
-        let paths: Vec<&Vec<(u32, u32)>> = scene
-            .items
-            .iter()
-            .filter_map(|i| match i {
-                Item::Path { points, .. } => Some(points),
-                _ => None,
-            })
-            .collect();
+        let paths = scene.paths();
         assert_eq!(paths.len(), 2);
         assert_eq!(paths[1].len(), 3, "the NaN point is left out");
         assert!(paths[1].windows(2).all(|w| w[0].0 < w[1].0), "sorted left to right");

@@ -128,9 +128,7 @@ pub fn recall_speedup_scene(title: &str, x_label: &str, series: &[Series]) -> Sc
         }
         let ly = TOP + 10 + 18 * i as u32;
         let lx = LEFT + pw + 16;
-        s.line((lx, ly), (lx + 24, ly), color, 2);
-        s.circle((lx + 12, ly), MARKER, color, None);
-        s.text(lx + 32, ly, &series.name, FONT, Rgb::BLACK, Anchor::Start);
+        s.legend_entry((lx, ly), color, MARKER, &series.name, FONT);
     }
     let ly = TOP + 10 + 18 * series.len() as u32 + 8;
     let lx = LEFT + pw + 16;
@@ -177,14 +175,7 @@ mod tests {
             },
         ];
         let scene = recall_speedup_scene("recall vs speedup", "work speedup", &series);
-        let paths: Vec<&Vec<(u32, u32)>> = scene
-            .items
-            .iter()
-            .filter_map(|i| match i {
-                Item::Path { points, .. } => Some(points),
-                _ => None,
-            })
-            .collect();
+        let paths = scene.paths();
         assert_eq!(paths.len(), 2);
         // Sorted by speedup: left point first.
         assert!(paths[1][0].0 < paths[1][1].0);

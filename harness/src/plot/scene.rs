@@ -157,6 +157,25 @@ impl Scene {
         self.items.push(Item::Circle { cx, cy, r, fill, ring });
     }
 
+    /// The points of every path, in drawing order (what tests of a chart look at).
+    #[cfg(test)]
+    pub fn paths(&self) -> Vec<&[(u32, u32)]> {
+        self.items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Path { points, .. } => Some(points.as_slice()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A legend entry at `(x, y)`: a short line with a marker of radius `marker` in `color`, then `name`.
+    pub fn legend_entry(&mut self, (x, y): (u32, u32), color: Rgb, marker: u32, name: &str, font: u32) {
+        self.line((x, y), (x + 24, y), color, 2);
+        self.circle((x + 12, y), marker, color, None);
+        self.text(x + 32, y, name, font, Rgb::BLACK, Anchor::Start);
+    }
+
     /// Adds a line of text.
     pub fn text(&mut self, x: u32, y: u32, text: impl Into<String>, size: u32, color: Rgb, anchor: Anchor) {
         self.items.push(Item::Text {
