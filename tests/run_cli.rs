@@ -19,12 +19,28 @@ fn default_study_writes_run_folder() {
         "2",
         "--head-dim",
         "32",
+        "--task-len",
+        "512",
         "--no-gpu",
         "--quiet",
         "--out-dir",
         dir_arg,
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
+    // Task accuracy beside recall: MQAR under every method's mask, dense solves it.
+    let tasks = common::read_csv(&dir.join("tasks.csv"));
+    let dense_all = tasks
+        .iter()
+        .find(|r| r["method"] == "dense" && r["distance"] == "all")
+        .expect("dense MQAR row");
+    assert_eq!(dense_all["accuracy"], "1.0");
+    assert_eq!(dense_all["seq_len"], "512");
+    assert!(
+        tasks.iter().any(|r| r["method"] == "a-shape"),
+        "every ladder method is scored"
+    );
+    let report = std::fs::read_to_string(dir.join("report.md")).expect("report.md");
+    assert!(report.contains("MQAR task accuracy | 512 tokens"), "{report}");
     assert!(
         stderr(&o).contains("--no-gpu: speed predicted by the roofline (h100 preset) and the accelerator model"),
         "the speed source is said, never silently: {}",
@@ -205,6 +221,8 @@ fn speed_source_is_said_and_used() {
         "64",
         "--methods",
         "dense,a-shape:sink=16,local=64,oracle-keys:k=32",
+        "--task-len",
+        "0",
         "--quiet",
         "--out-dir",
         dir.to_str().unwrap(),

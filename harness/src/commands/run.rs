@@ -63,6 +63,10 @@ pub struct RunArgs {
     /// minference, ...; dense runs the same model (the speedup's baseline).
     #[arg(long, default_value = DEFAULT_KERNEL)]
     pub kernel: String,
+    /// Tokens of the MQAR task run under every method's mask at its ladder budgets (task accuracy beside
+    /// recall; `tasks.csv`); 0 skips it. Not run by shards.
+    #[arg(long, default_value_t = 4096)]
+    pub task_len: usize,
     /// Do not time on the GPU even when one is present (speed predicted only).
     #[arg(long)]
     pub no_gpu: bool,
@@ -187,7 +191,18 @@ pub fn run(args: &RunArgs) -> Result<()> {
         ),
     };
     eprintln!("{speed_line}");
-    let steps: usize = plan.iter().filter(|p| !p.2.is_empty()).map(|p| p.2.len() + 1).sum();
+    let run_task = args.task_len > 0 && args.shard.count == 1;
+    let task_methods = if run_task {
+        methods_for(args, args.task_len)?
+    } else {
+        Vec::new()
+    };
+    let steps: usize = plan
+        .iter()
+        .filter(|p| !p.2.is_empty())
+        .map(|p| p.2.len() + 1)
+        .sum::<usize>()
+        + task_methods.len();
     let bar = progress_bar(steps, !args.quiet);
     let mut rows: Vec<RecallRow> = Vec::new();
     for (seq_len, methods, keep, first) in &plan {
@@ -207,6 +222,11 @@ pub fn run(args: &RunArgs) -> Result<()> {
         let work: Vec<(usize, &dyn Method)> = keep.iter().map(|&i| (first + i, methods[i].as_ref())).collect();
         rows.extend(recall_table_with(&workload, &work, true, &bar, &mut speed)?);
     }
+    let task_rows = if run_task {
+        crate::study::tasks::mqar_rows(args.task_len, &task_methods, 0, &bar)?
+    } else {
+        Vec::new()
+    };
     bar.finish_and_clear();
     let sharded = args.shard.count > 1;
     if !sharded {
@@ -262,10 +282,25 @@ pub fn run(args: &RunArgs) -> Result<()> {
             args.shard.index, args.shard.count
         );
     }
+    if !task_rows.is_empty() {
+        let tasks_path = out_dir.join("tasks.csv");
+        write_csv(&tasks_path, &task_rows).with_context(|| format!("writing {}", tasks_path.display()))?;
+        let table = crate::commands::tasks::mqar::render_table(&task_rows);
+        let title = format!(
+            "MQAR task accuracy | {} tokens, {} key-value pairs, {} sequences (Zoology's task, constructed \
+             induction head; accuracy overall and by key-to-query distance)",
+            args.task_len,
+            (args.task_len / crate::study::tasks::PAIRS_PER_TOKEN).max(1),
+            crate::study::tasks::EXAMPLES
+        );
+        println!("{title}\n{table}\n");
+        let _ = writeln!(report, "## {title}\n\n{table}\n");
+    }
     write_atomic(&out_dir.join("report.md"), report.as_bytes())?;
     println!(
-        "wrote {}, report.md{} in {}",
+        "wrote {}{}, report.md{} in {}",
         csv_path.display(),
+        if task_rows.is_empty() { "" } else { ", tasks.csv" },
         if sharded { "" } else { " and the charts" },
         out_dir.display()
     );

@@ -4,3 +4,4 @@ pub mod gpu_timing;
 pub mod recall;
 pub mod speed;
 pub mod table;
+pub mod tasks;

@@ -127,7 +127,7 @@ pub fn run(args: &MqarArgs) -> Result<()> {
     let (outputs, skipped) = run_methods(&task.workload, &methods, &task.probes(), &bar)?;
     bar.finish_and_clear();
     report_skipped(&skipped, args.seq_len);
-    let rows = score_rows(&task, &outputs, args)?;
+    let rows = score_rows(&task, &outputs, args.seed)?;
     println!(
         "mqar | {} tokens, {} pairs, {} examples, vocab {}, head dim {}, seed {}",
         config.seq_len, config.num_kv_pairs, args.examples, config.vocab_size, args.head_dim, args.seed
@@ -141,7 +141,7 @@ pub fn run(args: &MqarArgs) -> Result<()> {
 }
 
 /// Scores each method's outputs: one `all` row and one row per non-empty distance range.
-pub fn score_rows(task: &MqarTask, outputs: &[MethodOutput], args: &MqarArgs) -> Result<Vec<MqarRow>> {
+pub fn score_rows(task: &MqarTask, outputs: &[MethodOutput], seed: u64) -> Result<Vec<MqarRow>> {
     let provenance = Provenance::cpu();
     let buckets: Vec<usize> = task.queries().map(|q| bucket_of(q.distance())).collect();
     let mut rows = Vec::new();
@@ -155,7 +155,7 @@ pub fn score_rows(task: &MqarTask, outputs: &[MethodOutput], args: &MqarArgs) ->
             seq_len: task.config.seq_len,
             density: m.density,
             accuracy,
-            seed: args.seed,
+            seed,
             distance,
             queries,
             kv_pairs: task.config.num_kv_pairs,

@@ -30,7 +30,7 @@ fn mqar(args: &MqarArgs, methods: &str) -> Vec<MqarRow> {
     let task = MqarTask::build(&config, args.examples, &MqarSolver::default(), args.seed).unwrap();
     let (outputs, skipped) = run_methods(&task.workload, &methods, &task.probes(), &ProgressBar::hidden()).unwrap();
     assert!(skipped.is_empty(), "{skipped:?}");
-    score_rows(&task, &outputs, args).unwrap()
+    score_rows(&task, &outputs, args.seed).unwrap()
 }
 
 fn row<'a>(rows: &'a [MqarRow], method: &str, distance: &str) -> &'a MqarRow {
