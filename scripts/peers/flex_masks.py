@@ -21,13 +21,12 @@ then median / p10 / p90. CSV columns match sparselab bench's, method `flex:<meth
 """
 import argparse
 import csv
-import json
 import os
 
 import numpy as np
 import torch
 
-from peer_common import device_columns, samples_column, time_ms
+from peer_common import device_columns, mask_dirs, samples_column, time_ms
 from torch.nn.attention.flex_attention import BlockMask, create_block_mask, flex_attention
 
 
@@ -95,13 +94,7 @@ def main():
     g = torch.Generator(device="cuda").manual_seed(0)
     inputs = {}
     rows = []
-    for name in sorted(os.listdir(args.mask_dir)):
-        d = os.path.join(args.mask_dir, name)
-        meta_path = os.path.join(d, "meta.json")
-        if not os.path.isfile(meta_path):
-            continue
-        with open(meta_path) as f:
-            meta = json.load(f)
+    for name, d, meta in mask_dirs(args.mask_dir):
         H, L, D, causal = meta["heads"], meta["seq_len"], meta["head_dim"], meta["causal"]
         kvh = args.kv_heads or H
         try:

@@ -24,14 +24,13 @@ CSV columns match sparselab bench's, method `minference:<method>`.
 import argparse
 import csv
 import importlib.util
-import json
 import os
 import tempfile
 
 import numpy as np
 import torch
 
-from peer_common import device_columns, samples_column, time_ms
+from peer_common import device_columns, mask_dirs, samples_column, time_ms
 
 
 def load_ops(directory):
@@ -74,13 +73,7 @@ def main():
     g = torch.Generator(device="cuda").manual_seed(0)
     inputs = {}
     rows = []
-    for name in sorted(os.listdir(args.mask_dir)):
-        d = os.path.join(args.mask_dir, name)
-        meta_path = os.path.join(d, "meta.json")
-        if not os.path.isfile(meta_path):
-            continue
-        with open(meta_path) as f:
-            meta = json.load(f)
+    for name, d, meta in mask_dirs(args.mask_dir):
         H, L, D, causal = meta["heads"], meta["seq_len"], meta["head_dim"], meta["causal"]
         if not causal or L % 64 != 0:
             print(f"{name}: skipped (MInference's kernels are causal and need L % 64 == 0)")

@@ -1,6 +1,8 @@
 """What the peer scripts share: CUDA-event timing and the device columns of a result row.
 Imported by sdpa_bench.py, flex_masks.py and minference_bench.py (run from the repository root as
 `python3 scripts/peers/<script>.py`, so this directory is on sys.path)."""
+import json
+import os
 import subprocess
 
 import torch
@@ -38,3 +40,15 @@ def device_columns(commit, cuda_note=""):
 def samples_column(samples):
     """The `samples_ms` column: every sample, `;`-separated (read by `sparselab compare`)."""
     return ";".join(f"{x:.5f}" for x in samples)
+
+
+def mask_dirs(root):
+    """The mask folders `sparselab bench --mask-dir root` wrote, in name order: (name, folder, meta)
+    for each one holding a meta.json (format in harness/src/commands/bench/masks.rs)."""
+    for name in sorted(os.listdir(root)):
+        folder = os.path.join(root, name)
+        meta_path = os.path.join(folder, "meta.json")
+        if not os.path.isfile(meta_path):
+            continue
+        with open(meta_path) as f:
+            yield name, folder, json.load(f)

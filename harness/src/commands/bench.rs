@@ -102,7 +102,7 @@ pub struct BenchRow {
     pub tflops_actual: f64,
     /// Dense FLOPs over the kernel time, 1e12/s.
     pub tflops_dense_equiv: f64,
-    /// Commit of the sources (`SPARSELAB_GIT_COMMIT` overrides, for binaries run outside a checkout).
+    /// Commit the binary was built from (`SPARSELAB_GIT_COMMIT` overrides; see [`Provenance`]).
     pub git_commit: String,
     /// UTC time of the run.
     pub date: String,
@@ -228,9 +228,6 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     );
     let (nv_major, nv_minor) = nvrtc_version()?;
     prov.cuda = format!("NVRTC {nv_major}.{nv_minor}, {}", gpu.arch());
-    if let Ok(c) = std::env::var("SPARSELAB_GIT_COMMIT") {
-        prov.git_commit = c;
-    }
     let clocks = device_info::clocks();
     let mut masks = args.mask_dir.as_deref().map(masks::MaskWriter::new).transpose()?;
     let kv_heads = args.kv_heads.unwrap_or(args.heads);
