@@ -134,6 +134,21 @@ impl AttentionParams {
         Ok(())
     }
 
+    /// These parameters with `tile` in place of the requested one, checked, for a kernel of a causal
+    /// mask `format` (vertical-slash, streaming): non-causal attention is an error naming the format.
+    pub fn for_causal_kernel(&self, tile: TileConfig, format: &str) -> Result<Self> {
+        let p = Self { tile, ..*self };
+        p.validate()?;
+        if !p.causal {
+            return Err(KernelError::Unsupported {
+                param: "causal",
+                value: "false".to_string(),
+                expected: format!("true ({format} masks are causal)"),
+            });
+        }
+        Ok(p)
+    }
+
     /// Query rows per block.
     pub fn block_rows(&self) -> usize {
         self.tile.rows()

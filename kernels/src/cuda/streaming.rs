@@ -50,18 +50,7 @@ pub fn streaming_tile(tile: TileConfig) -> TileConfig {
 
 /// The launch configuration of the streaming kernel for `p` (pure); causal only.
 pub fn plan_streaming_launch(p: &AttentionParams) -> Result<LaunchPlan> {
-    let p = AttentionParams {
-        tile: streaming_tile(p.tile),
-        ..*p
-    };
-    p.validate()?;
-    if !p.causal {
-        return Err(KernelError::Unsupported {
-            param: "causal",
-            value: "false".to_string(),
-            expected: "true (streaming masks are causal)".to_string(),
-        });
-    }
+    let p = p.for_causal_kernel(streaming_tile(p.tile), "streaming")?;
     let rows = p.block_rows();
     Ok(LaunchPlan {
         kernel: format!("attn_fwd_stream_d{}_w{}_m1", p.head_dim, p.tile.warps),

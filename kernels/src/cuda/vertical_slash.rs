@@ -152,18 +152,7 @@ pub fn vs_tile(tile: TileConfig) -> TileConfig {
 /// The launch configuration of the vertical-slash kernel for `p` (pure), with the
 /// tile [`vs_tile`] picks; causal only.
 pub fn plan_vs_launch(p: &AttentionParams) -> Result<LaunchPlan> {
-    let p = AttentionParams {
-        tile: vs_tile(p.tile),
-        ..*p
-    };
-    p.validate()?;
-    if !p.causal {
-        return Err(KernelError::Unsupported {
-            param: "causal",
-            value: "false".to_string(),
-            expected: "true (vertical-slash masks are causal)".to_string(),
-        });
-    }
+    let p = p.for_causal_kernel(vs_tile(p.tile), "vertical-slash")?;
     Ok(LaunchPlan {
         kernel: format!("attn_fwd_vs_d{}_w{}_m{}", p.head_dim, p.tile.warps, p.tile.slabs),
         grid: (num_blocks(p.seq_len, VS_BLOCK) as u32, p.heads as u32, 1),
