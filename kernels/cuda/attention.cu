@@ -1,8 +1,9 @@
 // Attention forward kernels: dense (causal or not) and block-sparse. Both are
 // sl::attn_fwd_tiles from attention_common.cuh with a different key-tile
 // enumerator. Grid: x = query block (heaviest causal blocks first), y = batch * heads.
-// Exported names: attn_fwd_{dense|bsr}_d{D}_w{WARPS}_m{MT}_{causal|full}; a block
-// covers 16 * MT * WARPS query rows (MT slabs of 16 rows per warp).
+// Exported names: attn_fwd_{dense|bsr}_d{D}_{TAG}_{causal|full}, TAG = w{WARPS}_m{MT}
+// (mma.sync: a block covers 16 * MT * WARPS query rows, MT slabs of 16 rows per warp)
+// or g{G} (Hopper wgmma: G warpgroups of 64 rows; compiled for sm_90a only).
 #include "attention_common.cuh"
 
 namespace sl {
@@ -28,25 +29,25 @@ struct SparseTiles {
     }
 };
 
-template <int D, int WARPS, int MT, bool CAUSAL>
+template <int D, class T, bool CAUSAL>
 __device__ __forceinline__ void dense_fwd(const bf16_t* Q, const bf16_t* K, const bf16_t* V, bf16_t* O, float* LSE,
                                           int L, int heads, int kv_heads, float scale_log2) {
-    constexpr int BM = 16 * MT * WARPS;
+    constexpr int BM = T::BM;
     const int qb = gridDim.x - 1 - blockIdx.x;
     const int q0 = qb * BM;
     const HeadPtrs p = head_ptrs<D>(Q, K, V, O, LSE, L, heads, kv_heads);
     const int kend = CAUSAL ? min(q0 + BM, L) : L;
     DenseTiles tiles{(kend + 63) / 64};
-    attn_fwd_tiles<D, WARPS, MT, CAUSAL>(p.q, p.k, p.v, p.o, p.lse, L, q0, scale_log2, tiles);
+    attn_fwd_tiles<D, T, CAUSAL>(p.q, p.k, p.v, p.o, p.lse, L, q0, scale_log2, tiles);
 }
 
-// The mask's query block equals the kernel's (16 * MT * WARPS rows); offsets index
+// The mask's query block equals the kernel's (T::BM rows); offsets index
 // [heads][query blocks] (the mask is shared by every batch entry).
-template <int D, int WARPS, int MT, bool CAUSAL>
+template <int D, class T, bool CAUSAL>
 __device__ __forceinline__ void bsr_fwd(const bf16_t* Q, const bf16_t* K, const bf16_t* V, bf16_t* O, float* LSE,
                                         const u32* offsets, const u32* blocks, int kblock, int L, int heads,
                                         int kv_heads, float scale_log2) {
-    constexpr int BM = 16 * MT * WARPS;
+    constexpr int BM = T::BM;
     const int qb = gridDim.x - 1 - blockIdx.x;
     const int q0 = qb * BM;
     const HeadPtrs p = head_ptrs<D>(Q, K, V, O, LSE, L, heads, kv_heads);
@@ -55,30 +56,35 @@ __device__ __forceinline__ void bsr_fwd(const bf16_t* Q, const bf16_t* K, const 
     const u32 begin = offsets[row];
     const int per_block = kblock / 64;
     SparseTiles tiles{blocks + begin, static_cast<int>(offsets[row + 1] - begin) * per_block, per_block};
-    attn_fwd_tiles<D, WARPS, MT, CAUSAL>(p.q, p.k, p.v, p.o, p.lse, L, q0, scale_log2, tiles);
+    attn_fwd_tiles<D, T, CAUSAL>(p.q, p.k, p.v, p.o, p.lse, L, q0, scale_log2, tiles);
 }
 
 }  // namespace sl
 
-#define SL_DENSE(D, W, M, C, NAME)                                                                                 \
-    extern "C" __global__ void __launch_bounds__(32 * W)                                                           \
-        attn_fwd_dense_d##D##_w##W##_m##M##_##NAME(const bf16_t* Q, const bf16_t* K, const bf16_t* V, bf16_t* O,   \
-                                                   float* LSE, int L, int heads, int kv_heads, float scale_log2) { \
-        sl::dense_fwd<D, W, M, C>(Q, K, V, O, LSE, L, heads, kv_heads, scale_log2);                                \
+// Kernel TAG of tile T (e.g. w4_m2, g2) with launch bounds BOUNDS.
+#define SL_DENSE(D, T, TAG, BOUNDS, C, NAME)                                                                       \
+    extern "C" __global__ void BOUNDS attn_fwd_dense_d##D##_##TAG##_##NAME(                                        \
+        const bf16_t* Q, const bf16_t* K, const bf16_t* V, bf16_t* O, float* LSE, int L, int heads, int kv_heads,  \
+        float scale_log2) {                                                                                        \
+        sl::dense_fwd<D, T, C>(Q, K, V, O, LSE, L, heads, kv_heads, scale_log2);                                   \
     }
 
-#define SL_BSR(D, W, M, C, NAME)                                                                                   \
-    extern "C" __global__ void __launch_bounds__(32 * W) attn_fwd_bsr_d##D##_w##W##_m##M##_##NAME(                 \
+#define SL_BSR(D, T, TAG, BOUNDS, C, NAME)                                                                         \
+    extern "C" __global__ void BOUNDS attn_fwd_bsr_d##D##_##TAG##_##NAME(                                          \
         const bf16_t* Q, const bf16_t* K, const bf16_t* V, bf16_t* O, float* LSE, const u32* offsets,              \
         const u32* blocks, int kblock, int L, int heads, int kv_heads, float scale_log2) {                         \
-        sl::bsr_fwd<D, W, M, C>(Q, K, V, O, LSE, offsets, blocks, kblock, L, heads, kv_heads, scale_log2);         \
+        sl::bsr_fwd<D, T, C>(Q, K, V, O, LSE, offsets, blocks, kblock, L, heads, kv_heads, scale_log2);            \
     }
 
-#define SL_ALL(D, W, M)              \
-    SL_DENSE(D, W, M, false, full)   \
-    SL_DENSE(D, W, M, true, causal)  \
-    SL_BSR(D, W, M, false, full)     \
-    SL_BSR(D, W, M, true, causal)
+#define SL_FAMILY(D, T, TAG, BOUNDS)                 \
+    SL_DENSE(D, T, TAG, BOUNDS, false, full)         \
+    SL_DENSE(D, T, TAG, BOUNDS, true, causal)        \
+    SL_BSR(D, T, TAG, BOUNDS, false, full)           \
+    SL_BSR(D, T, TAG, BOUNDS, true, causal)
+
+#define SL_ALL(D, W, M)                             \
+    typedef sl::SyncTile<W, M> sl_sync_w##W##_m##M; \
+    SL_FAMILY(D, sl_sync_w##W##_m##M, w##W##_m##M, __launch_bounds__(32 * W))
 
 // (warps, slabs per warp): 64-row blocks (4, 1) or (2, 2); 128-row blocks (8, 1) or (4, 2).
 SL_ALL(64, 4, 1)
@@ -89,3 +95,16 @@ SL_ALL(64, 4, 2)
 SL_ALL(128, 4, 1)
 SL_ALL(128, 8, 1)
 SL_ALL(128, 4, 2)
+
+// Hopper: wgmma tiles of one warpgroup (64 rows, 2 stages, two blocks per SM) and two
+// warpgroups (128 rows, 3 stages).
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#include "attention_wgmma.cuh"
+#define SL_ALL_WG(D, G, S, MIN_BLOCKS)      \
+    typedef sl::WgTile<G, S> sl_wg_g##G;    \
+    SL_FAMILY(D, sl_wg_g##G, g##G, __launch_bounds__(128 * G, MIN_BLOCKS))
+SL_ALL_WG(64, 1, 2, 2)
+SL_ALL_WG(128, 1, 2, 2)
+SL_ALL_WG(64, 2, 3, 1)
+SL_ALL_WG(128, 2, 3, 1)
+#endif

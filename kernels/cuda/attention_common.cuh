@@ -28,6 +28,11 @@ __device__ __forceinline__ void cp_async16(u32 dst, const void* src, bool pred) 
 }
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 __device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::); }
+// Waits until at most N of this thread's committed cp.async groups are pending.
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
 
 __device__ __forceinline__ void ldmatrix_x4(u32& r0, u32& r1, u32& r2, u32& r3, u32 addr) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
@@ -63,9 +68,17 @@ __device__ __forceinline__ int swz(int row, int col) {
     return row * D + ((((col >> 3) ^ (row & 7))) << 3) + (col & 7);
 }
 
-// Loads rows [row0, row0 + ROWS) of a [L, D] matrix into a swizzled shared tile;
-// rows at or past L are zero-filled (ragged tails).
-template <int ROWS, int D, int NT>
+// The shared-tile layout of the mma.sync kernels: [rows, D], 16-byte chunks swizzled by row.
+struct RowSwz {
+    template <int ROWS, int D>
+    static __device__ __forceinline__ int at(int row, int col) {
+        return swz<D>(row, col);
+    }
+};
+
+// Loads rows [row0, row0 + ROWS) of a [L, D] matrix into a swizzled shared tile of
+// layout Lay; rows at or past L are zero-filled (ragged tails).
+template <int ROWS, int D, int NT, class Lay = RowSwz>
 __device__ __forceinline__ void load_tile(bf16_t* s, const bf16_t* g, int row0, int L, int tid) {
     constexpr int CHUNKS = D / 8;
 #pragma unroll
@@ -74,13 +87,13 @@ __device__ __forceinline__ void load_tile(bf16_t* s, const bf16_t* g, int row0, 
         int ch = c % CHUNKS;
         bool ok = row0 + r < L;
         const bf16_t* src = ok ? g + (long long)(row0 + r) * D + ch * 8 : g;
-        cp_async16(smem_addr(s + swz<D>(r, ch * 8)), src, ok);
+        cp_async16(smem_addr(s + Lay::template at<ROWS, D>(r, ch * 8)), src, ok);
     }
 }
 
 // Loads ROWS key rows gathered by index (`rows[r]` for r < n) into a swizzled shared
 // tile; rows r >= n (padding of the last group) and indices at or past L are zero-filled.
-template <int ROWS, int D, int NT>
+template <int ROWS, int D, int NT, class Lay = RowSwz>
 __device__ __forceinline__ void load_rows_gather(bf16_t* s, const bf16_t* g, const int* rows, int n, int L,
                                                  int tid) {
     constexpr int CHUNKS = D / 8;
@@ -91,7 +104,7 @@ __device__ __forceinline__ void load_rows_gather(bf16_t* s, const bf16_t* g, con
         const int key = r < n ? rows[r] : L;
         const bool ok = key >= 0 && key < L;
         const bf16_t* src = ok ? g + (long long)key * D + ch * 8 : g;
-        cp_async16(smem_addr(s + swz<D>(r, ch * 8)), src, ok);
+        cp_async16(smem_addr(s + Lay::template at<ROWS, D>(r, ch * 8)), src, ok);
     }
 }
 
@@ -99,8 +112,8 @@ __device__ __forceinline__ void load_rows_gather(bf16_t* s, const bf16_t* g, con
 // 64-key tiles that `keys` enumerates. A key source provides:
 //   count()                          number of tiles;
 //   tile(t)                          a small descriptor of tile t (Tile type);
-//   load<ROWS, D, NT>(s, g, tile, L, tid)  cp.async of the tile's ROWS key rows of g
-//                                    into a swizzled shared tile (missing rows zero-filled);
+//   load<ROWS, D, NT, Lay>(s, g, tile, L, tid)  cp.async of the tile's ROWS key rows of
+//                                    g into a shared tile of layout Lay (missing rows zero-filled);
 //   needs_mask(tile, row_lo, row_hi, L)   false when every row in [row_lo, row_hi]
 //                                    keeps every column of the tile (the fast path);
 //   key(tile, j)                     the key index of column j (>= L for padding);
@@ -292,9 +305,9 @@ struct ContiguousKeys {
     typedef int Tile;  // first key of the tile
     __device__ __forceinline__ int count() const { return tiles.count(); }
     __device__ __forceinline__ Tile tile(int t) const { return tiles.start(t); }
-    template <int ROWS, int D, int NT>
+    template <int ROWS, int D, int NT, class Lay = RowSwz>
     __device__ __forceinline__ void load(bf16_t* s, const bf16_t* g, Tile k0, int L, int tid) const {
-        load_tile<ROWS, D, NT>(s, g, k0, L, tid);
+        load_tile<ROWS, D, NT, Lay>(s, g, k0, L, tid);
     }
     __device__ __forceinline__ bool needs_mask(Tile k0, int row_lo, int /*row_hi*/, int L) const {
         return k0 + 64 > L || (CAUSAL && k0 + 63 > row_lo);
@@ -303,15 +316,27 @@ struct ContiguousKeys {
     __device__ __forceinline__ bool keep(int row, int key, int L) const { return key < L && (!CAUSAL || key <= row); }
 };
 
-// attn_fwd_keys over contiguous 64-key tiles starting at tiles.start(t) (dense and
-// block-sparse kernels).
-template <int D, int WARPS, int MT, bool CAUSAL, class Tiles>
+// The mma.sync tile of attn_fwd_keys: WARPS warps, each owning MT slabs of 16 query rows.
+template <int WARPS, int MT>
+struct SyncTile {
+    static constexpr int BM = 16 * MT * WARPS;  // query rows per block
+    static constexpr int NT = 32 * WARPS;       // threads per block
+    template <int D, class Keys>
+    static __device__ __forceinline__ void run(const bf16_t* q, const bf16_t* k, const bf16_t* v, bf16_t* o,
+                                               float* lse, int L, int q0, float scale_log2, const Keys& keys) {
+        attn_fwd_keys<D, WARPS, MT>(q, k, v, o, lse, L, q0, scale_log2, keys);
+    }
+};
+
+// The forward pass of one block over contiguous 64-key tiles starting at
+// tiles.start(t) (dense and block-sparse kernels), with the block tile T.
+template <int D, class T, bool CAUSAL, class Tiles>
 __device__ __forceinline__ void attn_fwd_tiles(const bf16_t* __restrict__ q, const bf16_t* __restrict__ k,
                                                const bf16_t* __restrict__ v, bf16_t* __restrict__ o,
                                                float* __restrict__ lse, int L, int q0, float scale_log2,
                                                const Tiles& tiles) {
     const ContiguousKeys<CAUSAL, Tiles> keys{tiles};
-    attn_fwd_keys<D, WARPS, MT>(q, k, v, o, lse, L, q0, scale_log2, keys);
+    T::template run<D>(q, k, v, o, lse, L, q0, scale_log2, keys);
 }
 
 // Per-(batch, head) base pointers of one block: grid y = batch * heads + head; K/V
@@ -339,11 +364,5 @@ __device__ __forceinline__ HeadPtrs head_ptrs(const bf16_t* Q, const bf16_t* K, 
     p.lse = LSE + (long long)bh * L;
     return p;
 }
-
-// Shared memory bytes of one block: Q tile, one K tile, one V tile.
-template <int D, int WARPS, int MT>
-struct SmemBytes {
-    static constexpr int value = (16 * MT * WARPS + 2 * 64) * D * 2;
-};
 
 }  // namespace sl

@@ -48,6 +48,17 @@ fn check(gpu: &Gpu, w: &Workload, mask: &Mask, tile: TileConfig, label: &str) {
     eprintln!("{label}: output rel err {err:.2e}, lse rel err {worst:.2e}");
 }
 
+/// The tiles of `tiles` that run on `gpu` (the wgmma tiles on Hopper only), saying which are skipped.
+fn tiles_on(gpu: &Gpu, tiles: &[TileConfig]) -> Vec<TileConfig> {
+    let arch = gpu.arch();
+    let (run, skip): (Vec<TileConfig>, Vec<TileConfig>) = tiles.iter().partition(|t| t.runs_on(&arch));
+    if !skip.is_empty() {
+        let labels: Vec<String> = skip.iter().map(|t| t.label()).collect();
+        eprintln!("skipping tiles {} on {arch} (wgmma needs sm_90a)", labels.join(", "));
+    }
+    run
+}
+
 #[test]
 fn dense_matches_reference() {
     let Some(gpu) = gpu_or_skip() else { return };
@@ -64,7 +75,7 @@ fn dense_matches_reference() {
     let mut seed = 1;
     for &(h, kvh, l, d) in &shapes {
         for causal in [false, true] {
-            for tile in TileConfig::ALL {
+            for tile in tiles_on(&gpu, &TileConfig::ALL) {
                 seed += 1;
                 let w = workload(seed, h, kvh, l, d);
                 let mask = Mask::Dense(DenseMask {
@@ -111,12 +122,21 @@ fn block_sparse_matches_reference() {
                     (0.5, TileConfig::W8),
                     (1.0, TileConfig::W4M2),
                     (0.3, TileConfig::W2M2),
+                    (0.2, TileConfig::G1),
+                    (0.7, TileConfig::G2),
+                    (0.01, TileConfig::G1),
                 ] {
+                    if !tile.runs_on(&gpu.arch()) {
+                        continue;
+                    }
                     seed += 1;
                     let w = workload(seed, h, kvh, l, d);
                     let mask = random_block_mask(seed, h, l, block, causal, density);
-                    let label = format!("bsr h{h} kv{kvh} L{l} D{d} block{block} causal={causal} density={density}");
-                    // A tile whose rows differ from the block falls back to TileConfig::for_rows.
+                    let label = format!(
+                        "bsr h{h} kv{kvh} L{l} D{d} block{block} causal={causal} density={density} tile={}",
+                        tile.label()
+                    );
+                    // A tile whose rows differ from the block falls back to TileConfig::like_for_rows.
                     check(&gpu, &w, &mask, tile, &label);
                 }
             }
@@ -163,7 +183,7 @@ fn vertical_slash_matches_reference() {
             seed += 1;
             let w = workload(seed, h, kvh, l, d);
             let mask = random_vs_mask(seed, h, l, nv, ns, diag);
-            for tile in [TileConfig::W4, TileConfig::W2M2] {
+            for tile in tiles_on(&gpu, &[TileConfig::W4, TileConfig::W2M2, TileConfig::G1]) {
                 let label = format!(
                     "vs h{h} kv{kvh} L{l} D{d} v{nv} s{ns} diag={diag} density={:.3} tile={}",
                     mask.density(),
@@ -182,7 +202,7 @@ fn streaming_matches_reference() {
     let mut seed = 500;
     for &(h, kvh, l, d) in &shapes {
         for (sink, window) in [(0, 1), (4, 16), (64, 64), (100, 130), (1, l)] {
-            for tile in [TileConfig::W4, TileConfig::W8] {
+            for tile in tiles_on(&gpu, &[TileConfig::W4, TileConfig::W8, TileConfig::G1, TileConfig::G2]) {
                 seed += 1;
                 let w = workload(seed, h, kvh, l, d);
                 let mask = Mask::Streaming(StreamingMask::new(h, l, sink, window).unwrap());
@@ -207,4 +227,21 @@ fn unsupported_head_dim_is_an_error() {
     });
     let e = gpu_attention(&gpu, &w, &mask, TileConfig::W4).unwrap_err().to_string();
     assert!(e.contains("head_dim = 32"), "{e}");
+}
+
+#[test]
+fn wgmma_tiles_off_hopper_are_an_error() {
+    let Some(gpu) = gpu_or_skip() else { return };
+    if gpu.arch() == "sm_90a" {
+        eprintln!("skipping: {} runs the wgmma tiles", gpu.name());
+        return;
+    }
+    let w = workload(6, 2, 2, 64, 64);
+    let mask = Mask::Dense(DenseMask {
+        heads: 2,
+        seq_len: 64,
+        causal: false,
+    });
+    let e = gpu_attention(&gpu, &w, &mask, TileConfig::G1).unwrap_err().to_string();
+    assert!(e.contains("Hopper"), "{e}");
 }

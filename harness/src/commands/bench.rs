@@ -43,8 +43,9 @@ pub struct BenchArgs {
     #[arg(long, default_value = "both")]
     pub causal: String,
     /// Tile configurations of the dense kernel, comma-separated: w4m1 (4 warps x 16 rows),
-    /// w8m1 (8 x 16), w4m2 (4 x 32).
-    #[arg(long, value_delimiter = ',', default_value = "w4m1,w8m1,w4m2")]
+    /// w8m1 (8 x 16), w4m2 (4 x 32), w2m2 (2 x 32), g1 / g2 (Hopper: one or two warpgroups
+    /// of 64 rows with wgmma), or `auto`: w4m1, w8m1, w4m2 and, on Hopper, g1 and g2.
+    #[arg(long, value_delimiter = ',', default_value = "auto")]
     pub tiles: Vec<String>,
     /// Block-sparse densities to time (random 128-token block masks), comma-separated; `none` for none.
     #[arg(long, default_value = "0.5,0.2,0.1,0.05")]
@@ -195,16 +196,25 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     if args.iters == 0 {
         bail!("--iters 0: expected at least 1");
     }
-    let tiles = args
-        .tiles
-        .iter()
-        .map(|s| {
-            TileConfig::ALL
-                .into_iter()
-                .find(|t| t.label() == *s)
-                .with_context(|| format!("--tiles {s}: expected one of w4m1, w8m1, w4m2"))
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let mut tiles = Vec::new();
+    let mut auto_tiles = false;
+    for s in &args.tiles {
+        if s == "auto" {
+            auto_tiles = true;
+            tiles.extend([
+                TileConfig::W4,
+                TileConfig::W8,
+                TileConfig::W4M2,
+                TileConfig::G1,
+                TileConfig::G2,
+            ]);
+        } else {
+            tiles.push(
+                TileConfig::from_label(s)
+                    .with_context(|| format!("--tiles {s}: expected auto or {}", TileConfig::LABELS))?,
+            );
+        }
+    }
     let densities: Vec<f64> = match args.densities.trim() {
         "" | "none" => Vec::new(),
         list => list
@@ -217,6 +227,14 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     };
     let methods = parse_bench_methods(&args.methods)?;
     let gpu = Gpu::new(0).context("sparselab bench needs a CUDA GPU")?;
+    if auto_tiles && !TileConfig::G1.runs_on(&gpu.arch()) {
+        println!(
+            "--tiles auto: {} ({}) has no wgmma; timing the mma.sync tiles only",
+            gpu.name(),
+            gpu.arch()
+        );
+        tiles.retain(|t| !t.wgmma);
+    }
     let mut prov = Provenance::cpu();
     prov.device = gpu.name().to_string();
     let dv = gpu.driver_version();

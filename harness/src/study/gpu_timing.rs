@@ -74,18 +74,20 @@ impl GpuTimer {
         let Some(Bf16Inputs { q, k, v, .. }) = self.inputs.as_ref() else {
             bail!("the bf16 inputs were not prepared");
         };
+        let arch = self.gpu.arch();
         let params = AttentionParams {
             heads: workload.heads(),
             kv_heads: workload.kv_heads(),
             seq_len: workload.seq_len(),
             head_dim: workload.head_dim(),
             causal: mask.causal(),
-            tile: TileConfig::W4M2,
+            // The fastest tiles of the GPU: wgmma on Hopper, mma.sync elsewhere.
+            tile: TileConfig::best_for_rows(128, &arch).unwrap_or(TileConfig::W4M2),
         };
         let mut run = match mask {
             Mask::Dense(_) => AttentionRun::new(&self.gpu, params, q, k, v, None)?,
             Mask::BlockSparse(m) => {
-                let Some(tile) = TileConfig::for_rows(m.block()) else {
+                let Some(tile) = TileConfig::best_for_rows(m.block(), &arch) else {
                     bail!("no GPU kernel for block {} (64 or 128)", m.block());
                 };
                 AttentionRun::new(&self.gpu, AttentionParams { tile, ..params }, q, k, v, Some(m))?

@@ -14,37 +14,98 @@ use sparselab_workloads::{HeadTensor, Workload};
 /// Keys per tile of every attention kernel.
 pub const KEY_TILE: usize = 64;
 
-/// How a block's query rows are split: `warps` warps, each owning `slabs` slabs of
-/// 16 rows (a block covers `16 * slabs * warps` rows). Two slabs per warp reuse each
-/// K/V fragment read from shared memory twice, at the cost of registers.
+/// How a block's query rows are split. The mma.sync tiles (every GPU): `warps`
+/// warps, each owning `slabs` slabs of 16 rows (a block covers `16 * slabs * warps`
+/// rows); two slabs per warp reuse each K/V fragment read from shared memory twice,
+/// at the cost of registers. The wgmma tiles (Hopper, sm_90a only): `warps / 4`
+/// warpgroups of 64 rows sharing a ring of K/V tiles (`kernels/cuda/attention_wgmma.cuh`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TileConfig {
     /// Warps per block.
     pub warps: usize,
     /// 16-row slabs per warp.
     pub slabs: usize,
+    /// Warpgroup matrix products (wgmma, sm_90a) instead of mma.sync.
+    pub wgmma: bool,
 }
 
 impl TileConfig {
     /// 64-row blocks, 4 warps of 16 rows.
-    pub const W4: Self = Self { warps: 4, slabs: 1 };
+    pub const W4: Self = Self::sync(4, 1);
     /// 128-row blocks, 8 warps of 16 rows.
-    pub const W8: Self = Self { warps: 8, slabs: 1 };
+    pub const W8: Self = Self::sync(8, 1);
     /// 128-row blocks, 4 warps of 32 rows.
-    pub const W4M2: Self = Self { warps: 4, slabs: 2 };
+    pub const W4M2: Self = Self::sync(4, 2);
     /// 64-row blocks, 2 warps of 32 rows: the K/V fragment reuse of W4M2 at the
     /// 64-row granularity of MInference's formats.
-    pub const W2M2: Self = Self { warps: 2, slabs: 2 };
+    pub const W2M2: Self = Self::sync(2, 2);
+    /// Hopper: 64-row blocks, one warpgroup (wgmma), two K/V stages, two blocks per SM.
+    pub const G1: Self = Self {
+        warps: 4,
+        slabs: 1,
+        wgmma: true,
+    };
+    /// Hopper: 128-row blocks, two warpgroups (wgmma) sharing three K/V stages.
+    pub const G2: Self = Self {
+        warps: 8,
+        slabs: 1,
+        wgmma: true,
+    };
     /// Every configuration compiled in `attention.cu`.
-    pub const ALL: [Self; 4] = [Self::W4, Self::W8, Self::W4M2, Self::W2M2];
+    pub const ALL: [Self; 6] = [Self::W4, Self::W8, Self::W4M2, Self::W2M2, Self::G1, Self::G2];
+    /// The labels of [`Self::ALL`], for messages.
+    pub const LABELS: &'static str = "w4m1, w8m1, w4m2, w2m2, g1 or g2 (g1/g2: Hopper only)";
+
+    const fn sync(warps: usize, slabs: usize) -> Self {
+        Self {
+            warps,
+            slabs,
+            wgmma: false,
+        }
+    }
 
     /// Query rows per block.
     pub fn rows(&self) -> usize {
         16 * self.slabs * self.warps
     }
-    /// Short label, e.g. `w4m2`.
+    /// Short label, e.g. `w4m2` or `g2`.
     pub fn label(&self) -> String {
-        format!("w{}m{}", self.warps, self.slabs)
+        if self.wgmma {
+            format!("g{}", self.warps / 4)
+        } else {
+            format!("w{}m{}", self.warps, self.slabs)
+        }
+    }
+    /// The tile's part of exported kernel names, e.g. `w4_m2` or `g2`.
+    pub fn kernel_tag(&self) -> String {
+        if self.wgmma {
+            format!("g{}", self.warps / 4)
+        } else {
+            format!("w{}_m{}", self.warps, self.slabs)
+        }
+    }
+    /// The configuration labelled `label` (see [`Self::label`]).
+    pub fn from_label(label: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.label() == label)
+    }
+    /// K/V tiles resident in shared memory at once.
+    pub fn kv_stages(&self) -> usize {
+        match (self.wgmma, self.warps) {
+            (false, _) => 1,
+            (true, 4) => 2,
+            (true, _) => 3,
+        }
+    }
+    /// Dynamic shared memory of one block: the Q tile and `kv_stages` K and V tiles of
+    /// [`KEY_TILE`] keys, bf16; the wgmma tiles add 1 KB to align tiles to 1024 bytes.
+    pub fn shared_bytes(&self, head_dim: usize) -> u32 {
+        let tiles = (self.rows() + 2 * self.kv_stages() * KEY_TILE) * head_dim * 2;
+        (tiles + if self.wgmma { 1024 } else { 0 }) as u32
+    }
+    /// Whether the tile runs on a GPU compiled for `arch` (e.g. `sm_90a`): the wgmma
+    /// tiles need Hopper's architecture-specific target.
+    pub fn runs_on(&self, arch: &str) -> bool {
+        !self.wgmma || arch == "sm_90a"
     }
     /// The configuration for `rows`-row blocks (64 or 128), preferring two slabs per warp.
     pub fn for_rows(rows: usize) -> Option<Self> {
@@ -52,6 +113,23 @@ impl TileConfig {
             64 => Some(Self::W4),
             128 => Some(Self::W4M2),
             _ => None,
+        }
+    }
+    /// The fastest configuration for `rows`-row blocks on a GPU compiled for `arch`:
+    /// the wgmma tiles on Hopper, else [`Self::for_rows`].
+    pub fn best_for_rows(rows: usize, arch: &str) -> Option<Self> {
+        match rows {
+            64 if arch == "sm_90a" => Some(Self::G1),
+            128 if arch == "sm_90a" => Some(Self::G2),
+            _ => Self::for_rows(rows),
+        }
+    }
+    /// The same family (wgmma or mma.sync) as `self` for `rows`-row blocks.
+    pub fn like_for_rows(&self, rows: usize) -> Option<Self> {
+        match (self.wgmma, rows) {
+            (true, 64) => Some(Self::G1),
+            (true, 128) => Some(Self::G2),
+            _ => Self::for_rows(rows),
         }
     }
 }
@@ -96,7 +174,7 @@ pub struct LaunchPlan {
     pub grid: (u32, u32, u32),
     /// (32 * tile.warps, 1, 1).
     pub block: (u32, u32, u32),
-    /// Dynamic shared memory: Q tile plus one K and one V tile, bf16.
+    /// Dynamic shared memory ([`TileConfig::shared_bytes`]).
     pub shared_bytes: u32,
 }
 
@@ -115,7 +193,7 @@ impl AttentionParams {
             return Err(KernelError::Unsupported {
                 param: "tile",
                 value: self.tile.label(),
-                expected: "w4m1, w8m1, w4m2 or w2m2".to_string(),
+                expected: TileConfig::LABELS.to_string(),
             });
         }
         if self.kv_heads == 0 || self.heads == 0 || self.heads % self.kv_heads != 0 {
@@ -190,13 +268,10 @@ pub fn plan_launch(p: &AttentionParams, layout: SparseLayout) -> Result<LaunchPl
     let rows = p.block_rows();
     let q_blocks = p.seq_len.div_ceil(rows);
     Ok(LaunchPlan {
-        kernel: format!(
-            "attn_fwd_{family}_d{}_w{}_m{}_{kind}",
-            p.head_dim, p.tile.warps, p.tile.slabs
-        ),
+        kernel: format!("attn_fwd_{family}_d{}_{}_{kind}", p.head_dim, p.tile.kernel_tag()),
         grid: (q_blocks as u32, p.heads as u32, 1),
         block: (32 * p.tile.warps as u32, 1, 1),
-        shared_bytes: ((rows + 2 * KEY_TILE) * p.head_dim * 2) as u32,
+        shared_bytes: p.tile.shared_bytes(p.head_dim),
     })
 }
 
@@ -329,6 +404,17 @@ impl<'g> AttentionRun<'g> {
         mask_args: Option<Box<dyn MaskArgs>>,
     ) -> Result<Self> {
         params.validate()?;
+        if !params.tile.runs_on(&gpu.arch()) {
+            return Err(KernelError::Unsupported {
+                param: "tile",
+                value: params.tile.label(),
+                expected: format!(
+                    "an mma.sync tile (w4m1, w8m1, w4m2, w2m2) on {} ({}): the wgmma tiles need a Hopper GPU (sm_90a)",
+                    gpu.name(),
+                    gpu.arch()
+                ),
+            });
+        }
         let nq = params.heads * params.seq_len * params.head_dim;
         let nkv = params.kv_heads * params.seq_len * params.head_dim;
         for (name, len, want) in [("q", q.len(), nq), ("k", k.len(), nkv), ("v", v.len(), nkv)] {
@@ -492,8 +578,9 @@ fn kept_counts(mask: &Mask, heads: usize, l: usize) -> Vec<u32> {
 /// accumulation; returns the CPU reference's output type. Dense, block-sparse,
 /// vertical-slash and streaming masks have kernels; other formats are an error.
 /// `tile` picks the dense and streaming kernels' block; for a block mask it is used
-/// when its rows equal the mask's block, else [`TileConfig::for_rows`] decides;
-/// vertical-slash always runs 64-row blocks (the format's): w2m2 when asked, else w4m1.
+/// when its rows equal the mask's block, else [`TileConfig::like_for_rows`] decides;
+/// vertical-slash always runs 64-row blocks (the format's): w2m2 when asked, g1 for a
+/// wgmma tile, else w4m1.
 pub fn gpu_attention(gpu: &Gpu, w: &Workload, mask: &Mask, tile: TileConfig) -> Result<AttentionOutput> {
     mask.check_fits(w.heads(), w.seq_len(), mask.causal())?;
     let params = AttentionParams {
@@ -515,7 +602,7 @@ pub fn gpu_attention(gpu: &Gpu, w: &Workload, mask: &Mask, tile: TileConfig) -> 
             let tile = if tile.rows() == m.block() {
                 tile
             } else {
-                TileConfig::for_rows(m.block()).ok_or_else(|| KernelError::Unsupported {
+                tile.like_for_rows(m.block()).ok_or_else(|| KernelError::Unsupported {
                     param: "block",
                     value: m.block().to_string(),
                     expected: "64 or 128".to_string(),
@@ -604,10 +691,44 @@ mod tests {
         assert_eq!(plan.kernel, "attn_fwd_bsr_d128_w4_m2_causal");
         assert_eq!((plan.grid.0, plan.block.0), (8, 128));
         let bad = AttentionParams {
-            tile: TileConfig { warps: 2, slabs: 1 },
+            tile: TileConfig {
+                warps: 2,
+                slabs: 1,
+                wgmma: false,
+            },
             ..params()
         };
         assert!(plan_launch(&bad, SparseLayout::Dense).is_err());
+    }
+
+    #[test]
+    fn wgmma_tiles_name_their_kernels_and_shared_memory() {
+        let p = AttentionParams {
+            tile: TileConfig::G2,
+            causal: false,
+            ..params()
+        };
+        let plan = plan_launch(&p, SparseLayout::Dense).unwrap();
+        assert_eq!(plan.kernel, "attn_fwd_dense_d128_g2_full");
+        assert_eq!(plan.block, (256, 1, 1));
+        // Q (128 rows) + 3 stages of K and V (64 keys) at 256 bytes a row, + 1 KB alignment slack.
+        assert_eq!(plan.shared_bytes, (128 + 6 * 64) * 256 + 1024);
+        let p = AttentionParams {
+            tile: TileConfig::G1,
+            ..params()
+        };
+        let plan = plan_launch(&p, SparseLayout::Block { block: 64 }).unwrap();
+        assert_eq!(plan.kernel, "attn_fwd_bsr_d128_g1_causal");
+        assert_eq!((plan.grid.0, plan.block.0), (16, 128));
+        assert_eq!(plan.shared_bytes, (64 + 4 * 64) * 256 + 1024);
+        for t in TileConfig::ALL {
+            assert_eq!(TileConfig::from_label(&t.label()), Some(t));
+            assert!(t.runs_on("sm_90a"));
+            assert_eq!(t.runs_on("sm_80"), !t.wgmma);
+        }
+        assert_eq!(TileConfig::best_for_rows(64, "sm_90a"), Some(TileConfig::G1));
+        assert_eq!(TileConfig::best_for_rows(128, "sm_86"), Some(TileConfig::W4M2));
+        assert_eq!(TileConfig::G1.like_for_rows(128), Some(TileConfig::G2));
     }
 
     #[test]

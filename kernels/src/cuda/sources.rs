@@ -1,7 +1,10 @@
 //! The CUDA sources, embedded at build time, and their header expansion.
 
 /// Headers the kernels include by name (`#include "name"`), inlined before compilation.
-const HEADERS: &[(&str, &str)] = &[("attention_common.cuh", include_str!("../../cuda/attention_common.cuh"))];
+const HEADERS: &[(&str, &str)] = &[
+    ("attention_common.cuh", include_str!("../../cuda/attention_common.cuh")),
+    ("attention_wgmma.cuh", include_str!("../../cuda/attention_wgmma.cuh")),
+];
 
 /// One `.cu` file of `kernels/cuda/`.
 #[derive(Debug, Clone, Copy)]

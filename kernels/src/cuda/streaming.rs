@@ -4,7 +4,7 @@
 //! sink keys and the tiles of the local window, and masks inside each tile exactly
 //! the keys [`StreamingMask::keeps`] drops.
 
-use super::attention::{AttentionParams, AttentionRun, LaunchPlan, MaskArgs, TileConfig, KEY_TILE};
+use super::attention::{AttentionParams, AttentionRun, LaunchPlan, MaskArgs, TileConfig};
 use super::device::Gpu;
 use super::sources::STREAMING;
 use crate::error::{KernelError, Result};
@@ -39,12 +39,13 @@ impl MaskArgs for StreamingArgs {
 
 /// The tile the streaming kernel uses for `tile`: 64-row blocks of 4 warps, or
 /// 128-row blocks of 8 warps (the 4 x 32-row configuration spills registers here,
-/// so it maps to 8 x 16).
+/// so it maps to 8 x 16); a wgmma tile keeps its family (g1 or g2 by rows).
 pub fn streaming_tile(tile: TileConfig) -> TileConfig {
-    if tile.rows() == 64 {
-        TileConfig::W4
-    } else {
-        TileConfig::W8
+    match (tile.wgmma, tile.rows() == 64) {
+        (true, true) => TileConfig::G1,
+        (true, false) => TileConfig::G2,
+        (false, true) => TileConfig::W4,
+        (false, false) => TileConfig::W8,
     }
 }
 
@@ -53,10 +54,10 @@ pub fn plan_streaming_launch(p: &AttentionParams) -> Result<LaunchPlan> {
     let p = p.for_causal_kernel(streaming_tile(p.tile), "streaming")?;
     let rows = p.block_rows();
     Ok(LaunchPlan {
-        kernel: format!("attn_fwd_stream_d{}_w{}_m1", p.head_dim, p.tile.warps),
+        kernel: format!("attn_fwd_stream_d{}_{}", p.head_dim, p.tile.kernel_tag()),
         grid: (p.seq_len.div_ceil(rows) as u32, p.heads as u32, 1),
         block: (32 * p.tile.warps as u32, 1, 1),
-        shared_bytes: ((rows + 2 * KEY_TILE) * p.head_dim * 2) as u32,
+        shared_bytes: p.tile.shared_bytes(p.head_dim),
     })
 }
 

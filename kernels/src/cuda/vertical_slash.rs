@@ -2,7 +2,7 @@
 //! the [`VerticalSlashMask`] in the kernel's int32 index layout, its upload, the
 //! launch configuration (a pure function, tested without a GPU) and the run.
 
-use super::attention::{AttentionParams, AttentionRun, LaunchPlan, MaskArgs, TileConfig, KEY_TILE};
+use super::attention::{AttentionParams, AttentionRun, LaunchPlan, MaskArgs, TileConfig};
 use super::device::{driver_err, Gpu};
 use super::sources::VERTICAL_SLASH;
 use crate::error::{KernelError, Result};
@@ -140,10 +140,13 @@ impl VsIndexArgs {
 }
 
 /// The tile of the vertical-slash kernel for a requested `tile`: the format's query
-/// block is 64 rows, so [`TileConfig::W2M2`] when asked for, else [`TileConfig::W4`].
+/// block is 64 rows, so [`TileConfig::W2M2`] when asked for, [`TileConfig::G1`] for a
+/// wgmma tile, else [`TileConfig::W4`].
 pub fn vs_tile(tile: TileConfig) -> TileConfig {
     if tile == TileConfig::W2M2 {
         tile
+    } else if tile.wgmma {
+        TileConfig::G1
     } else {
         TileConfig::W4
     }
@@ -154,10 +157,10 @@ pub fn vs_tile(tile: TileConfig) -> TileConfig {
 pub fn plan_vs_launch(p: &AttentionParams) -> Result<LaunchPlan> {
     let p = p.for_causal_kernel(vs_tile(p.tile), "vertical-slash")?;
     Ok(LaunchPlan {
-        kernel: format!("attn_fwd_vs_d{}_w{}_m{}", p.head_dim, p.tile.warps, p.tile.slabs),
+        kernel: format!("attn_fwd_vs_d{}_{}", p.head_dim, p.tile.kernel_tag()),
         grid: (num_blocks(p.seq_len, VS_BLOCK) as u32, p.heads as u32, 1),
         block: (32 * p.tile.warps as u32, 1, 1),
-        shared_bytes: ((VS_BLOCK + 2 * KEY_TILE) * p.head_dim * 2) as u32,
+        shared_bytes: p.tile.shared_bytes(p.head_dim),
     })
 }
 

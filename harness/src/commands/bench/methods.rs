@@ -98,8 +98,21 @@ impl BenchMethod {
     }
 }
 
-/// The 64-row tiles timed for the formats with 64-row query blocks.
-const ROWS_64: [TileConfig; 2] = [TileConfig::W4, TileConfig::W2M2];
+/// The tiles timed for formats with `rows`-row query blocks on a GPU compiled for
+/// `arch`: the mma.sync tiles, and the wgmma tile of that height on Hopper.
+pub fn tiles_for_rows(rows: usize, arch: &str) -> Vec<TileConfig> {
+    let sync: &[TileConfig] = if rows == 64 {
+        &[TileConfig::W4, TileConfig::W2M2]
+    } else {
+        &[TileConfig::W4M2]
+    };
+    let wg = if rows == 64 { TileConfig::G1 } else { TileConfig::G2 };
+    let mut tiles = sync.to_vec();
+    if wg.runs_on(arch) {
+        tiles.push(wg);
+    }
+    tiles
+}
 
 /// Timings of one kernel (and its index building) on one shape.
 pub struct Measured {
@@ -181,20 +194,22 @@ pub fn measure(
         BenchMethod::RandomBlocks => {
             for &d in densities {
                 let m = random_block_mask(rng, h, l, p.causal, d)?;
-                let params = format!("block=128,tile=w4m2,target={d}");
                 if let Some(w) = masks {
                     let (offsets, blocks) = block_csr(&m);
+                    let params = format!("block=128,target={d}");
                     w.block(&s.meta("block-sparse", &params), 128, &offsets, &blocks)?;
                 }
                 let density = m.selected_tiles() as f64 / full_tiles(h, m.num_blocks(), p.causal) as f64;
-                let mut run = AttentionRun::new(s.gpu, s.with_tile(TileConfig::W4M2), s.q, s.k, s.v, Some(&m))?;
-                out.push(Measured {
-                    method: "block-sparse".into(),
-                    params,
-                    density,
-                    index_ms: Vec::new(),
-                    kernel_ms: time_kernel(&mut run, s)?,
-                });
+                for tile in tiles_for_rows(128, &s.gpu.arch()) {
+                    let mut run = AttentionRun::new(s.gpu, s.with_tile(tile), s.q, s.k, s.v, Some(&m))?;
+                    out.push(Measured {
+                        method: "block-sparse".into(),
+                        params: format!("block=128,tile={},target={d}", tile.label()),
+                        density,
+                        index_ms: Vec::new(),
+                        kernel_ms: time_kernel(&mut run, s)?,
+                    });
+                }
             }
         }
         BenchMethod::VerticalSlash(vs) => {
@@ -207,7 +222,7 @@ pub fn measure(
                 w.vertical_slash(&s.meta("vertical-slash", &format!("v={nv},s={ns}")), &idx)?;
             }
             let density = vs_executed_pairs(&idx, l) as f64 / attended_pairs(h, l, true) as f64;
-            for tile in ROWS_64 {
+            for tile in tiles_for_rows(64, &s.gpu.arch()) {
                 let args = VsIndexArgs::upload(s.gpu, &idx)?;
                 let mut run = vs_run_with_index(s.gpu, s.with_tile(tile), s.q, s.k, s.v, args)?;
                 out.push(Measured {
@@ -227,7 +242,7 @@ pub fn measure(
             if let Some(w) = masks {
                 w.vertical_slash(&s.meta("vertical-slash-local", &params), &idx)?;
             }
-            for tile in ROWS_64 {
+            for tile in tiles_for_rows(64, &s.gpu.arch()) {
                 let args = VsIndexArgs::upload(s.gpu, &idx)?;
                 let mut run = vs_run_with_index(s.gpu, s.with_tile(tile), s.q, s.k, s.v, args)?;
                 out.push(Measured {
@@ -242,18 +257,24 @@ pub fn measure(
         BenchMethod::AShape(a) => {
             let (sink, local) = a.budgets_on(l)?;
             let m = StreamingMask::new(h, l, sink, local)?;
-            let params = format!("sink={sink},local={local},tile=w4m1");
+            let params = format!("sink={sink},local={local}");
             if let Some(w) = masks {
                 w.streaming(&s.meta("a-shape", &params), sink, local)?;
             }
-            let mut run = streaming_run(s.gpu, s.with_tile(TileConfig::W4), s.q, s.k, s.v, &m)?;
-            out.push(Measured {
-                method: "a-shape".into(),
-                params,
-                density: m.executed_pairs() as f64 / attended_pairs(h, l, true) as f64,
-                index_ms: Vec::new(),
-                kernel_ms: time_kernel(&mut run, s)?,
-            });
+            let mut tiles = vec![TileConfig::W4];
+            if TileConfig::G1.runs_on(&s.gpu.arch()) {
+                tiles.push(TileConfig::G1);
+            }
+            for tile in tiles {
+                let mut run = streaming_run(s.gpu, s.with_tile(tile), s.q, s.k, s.v, &m)?;
+                out.push(Measured {
+                    method: "a-shape".into(),
+                    params: format!("{params},tile={}", tile.label()),
+                    density: m.executed_pairs() as f64 / attended_pairs(h, l, true) as f64,
+                    index_ms: Vec::new(),
+                    kernel_ms: time_kernel(&mut run, s)?,
+                });
+            }
         }
         BenchMethod::BlockTopK(bt) => {
             let (k, block) = bt.budget_on(l)?;
@@ -272,8 +293,7 @@ pub fn measure(
                 )?;
             }
             let density = m.selected_tiles() as f64 / full_tiles(h, m.num_blocks(), p.causal) as f64;
-            let tiles: &[TileConfig] = if block == 64 { &ROWS_64 } else { &[TileConfig::W4M2] };
-            for &tile in tiles {
+            for tile in tiles_for_rows(block, &s.gpu.arch()) {
                 let mut run = AttentionRun::new(s.gpu, s.with_tile(tile), s.q, s.k, s.v, Some(&m))?;
                 out.push(Measured {
                     method: "block-topk".into(),

@@ -1,0 +1,303 @@
+// The Hopper (sm_90a) forward pass: the same key sources as attn_fwd_keys
+// (attention_common.cuh), with warpgroup matrix products (wgmma) instead of
+// mma.sync. A block is G warpgroups of 64 query rows; they share a ring of STAGES
+// K/V tiles of 64 keys filled by cp.async (so gathered columns load like contiguous
+// ones). Q and K are the operands of S = Q K^T in shared memory (K-major); P =
+// softmax(S) stays in registers as the A operand of O += P V, whose B operand V is
+// read N-major (transposed), all through matrix descriptors.
+//
+// Shared tiles use the 128-byte swizzle of wgmma (WgSwz): D columns split into
+// chunks of 64 (128 bytes per row), each chunk [ROWS][64] with the 16-byte units of
+// a row XOR-ed by the row's index mod 8, every tile aligned to 1024 bytes.
+//
+// Included only when compiling for sm_90a (`__CUDA_ARCH_FEAT_SM90_ALL`); the
+// launcher offers these tiles on Hopper GPUs alone.
+#pragma once
+
+namespace sl {
+
+// The wgmma shared-tile layout (see above): element offset of (row, col) in a [ROWS, D] tile.
+struct WgSwz {
+    template <int ROWS, int D>
+    static __device__ __forceinline__ int at(int row, int col) {
+        return (col >> 6) * (ROWS * 64) + row * 64 + ((((col & 63) >> 3) ^ (row & 7)) << 3) + (col & 7);
+    }
+};
+
+__device__ __forceinline__ void wg_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wg_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void wg_wait() {
+    asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
+}
+// Orders this thread's earlier generic-proxy writes to shared memory (cp.async)
+// before later async-proxy reads (wgmma operands).
+__device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+
+// Keeps the compiler from moving reads or writes of the registers r[0..N) across
+// this point (wgmma writes its accumulators asynchronously, which the compiler cannot see).
+template <int N>
+__device__ __forceinline__ void fence_regs(float* r) {
+#pragma unroll
+    for (int i = 0; i < N; ++i) asm volatile("" : "+f"(r[i])::"memory");
+}
+
+// Matrix descriptor of a 128-byte-swizzled shared tile: start address, leading and
+// stride byte offsets (bytes, multiples of 16), layout type 1 (128B swizzle).
+__device__ __forceinline__ unsigned long long sw128_desc(u32 addr, u32 lbo, u32 sbo) {
+    return (unsigned long long)((addr & 0x3FFFF) >> 4) | ((unsigned long long)(lbo >> 4) << 16) |
+           ((unsigned long long)(sbo >> 4) << 32) | (1ull << 62);
+}
+
+// d (64 x 64 fp32, this thread's 32) = A (64 x 16 bf16, registers) * B (16 x 64 bf16, shared
+// memory through `desc_b`) + (scale_d ? d : 0). TRANS_B = 1 reads B from an N-major tile.
+template <int TRANS_B>
+__device__ __forceinline__ void wgmma_m64n64k16_rs(float* d, const u32* a, unsigned long long desc_b, int scale_d) {
+    asm volatile(
+        "{\n"
+        ".reg .pred p;\n"
+        "setp.ne.b32 p, %37, 0;\n"
+        "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 "
+        "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, "
+        "{%32, %33, %34, %35}, %36, p, 1, 1, %38;\n"
+        "}\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(scale_d), "n"(TRANS_B));
+}
+
+
+// d (64 x 128 fp32, this thread's 64) = A (64 x 16 bf16, registers) * B (16 x 128 bf16, shared
+// memory through `desc_b`) + (scale_d ? d : 0). TRANS_B = 1 reads B from an N-major tile.
+template <int TRANS_B>
+__device__ __forceinline__ void wgmma_m64n128k16_rs(float* d, const u32* a, unsigned long long desc_b, int scale_d) {
+    asm volatile(
+        "{\n"
+        ".reg .pred p;\n"
+        "setp.ne.b32 p, %69, 0;\n"
+        "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 "
+        "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, "
+        "{%64, %65, %66, %67}, %68, p, 1, 1, %70;\n"
+        "}\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+          "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+          "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+          "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+          "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(scale_d), "n"(TRANS_B));
+}
+
+
+// d (64 x 64 fp32, this thread's 32) = A (64 x 16 bf16) * B (16 x 64 bf16) + (scale_d ? d : 0),
+// both operands K-major in shared memory (descriptors `desc_a`, `desc_b`).
+__device__ __forceinline__ void wgmma_m64n64k16_ss(float* d, unsigned long long desc_a, unsigned long long desc_b,
+                                                   int scale_d) {
+    asm volatile(
+        "{\n"
+        ".reg .pred p;\n"
+        "setp.ne.b32 p, %34, 0;\n"
+        "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 "
+        "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, "
+        "%32, %33, p, 1, 1, 0, 0;\n"
+        "}\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+        : "l"(desc_a), "l"(desc_b), "r"(scale_d));
+}
+
+// O += P V for one 64-key tile: m64n{D}k16 with P (registers) as A.
+template <int D>
+__device__ __forceinline__ void wg_pv(float* acc, const u32* p, unsigned long long desc) {
+    if constexpr (D == 128) {
+        wgmma_m64n128k16_rs<1>(acc, p, desc, 1);
+    } else {
+        wgmma_m64n64k16_rs<1>(acc, p, desc, 1);
+    }
+}
+
+// The forward pass of one block of 64 * G query rows over the 64-key tiles that
+// `keys` enumerates (the key-source contract of attn_fwd_keys), with wgmma.
+template <int D, int G, int STAGES, class Keys>
+__device__ __forceinline__ void attn_fwd_keys_wg(const bf16_t* __restrict__ q, const bf16_t* __restrict__ k,
+                                                 const bf16_t* __restrict__ v, bf16_t* __restrict__ o,
+                                                 float* __restrict__ lse, int L, int q0, float scale_log2,
+                                                 const Keys& keys) {
+    static_assert(D == 64 || D == 128, "head dim 64 or 128");
+    static_assert(STAGES >= 2, "at least two K/V stages");
+    constexpr int BM = 64 * G;
+    constexpr int BN = 64;
+    constexpr int NT = 128 * G;
+    constexpr int TILE = BN * D;  // elements of one K or V tile
+    extern __shared__ __align__(1024) unsigned char smem_raw[];
+    // The swizzle acts on address bits, so tiles start at 1024-byte boundaries (the
+    // launcher adds 1 KB of slack).
+    unsigned char* base = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);
+    bf16_t* sQ = reinterpret_cast<bf16_t*>(base);
+    bf16_t* sK = sQ + BM * D;
+    bf16_t* sV = sK + STAGES * TILE;
+
+    const int tid = threadIdx.x;
+    const int wg = tid >> 7;
+    const int warp = (tid >> 5) & 3;
+    const int lane = tid & 31;
+    const int n_tiles = keys.count();
+
+    // Q and the first STAGES - 1 tiles; group s holds tile s (group 0 also Q).
+    load_tile<BM, D, NT, WgSwz>(sQ, q, q0, L, tid);
+#pragma unroll
+    for (int s = 0; s < STAGES - 1; ++s) {
+        if (s < n_tiles) {
+            const auto tile = keys.tile(s);
+            keys.template load<BN, D, NT, WgSwz>(sK + s * TILE, k, tile, L, tid);
+            keys.template load<BN, D, NT, WgSwz>(sV + s * TILE, v, tile, L, tid);
+        }
+        cp_async_commit();
+    }
+
+    // This warpgroup's 64 rows of Q: the A operand of S = Q K^T, read from shared memory
+    // (K-major, like K). Keeping Q in registers instead lets ptxas (CUDA 13.0) reuse those
+    // registers inside the key loop, which gives wrong results from the second tile on.
+    const u32 q_addr = smem_addr(sQ) + wg * 64 * 128;
+
+    float acc[D / 2];
+#pragma unroll
+    for (int i = 0; i < D / 2; ++i) acc[i] = 0.f;
+    float row_max[2] = {SL_NEG_INF, SL_NEG_INF};
+    float row_sum[2] = {0.f, 0.f};
+    const int warp_row0 = q0 + wg * 64 + warp * 16;
+    const int r_lo = warp_row0 + (lane >> 2);  // rows r_lo and r_lo + 8
+
+    for (int t = 0; t < n_tiles; ++t) {
+        // Tile t has landed (this thread's copies), is visible to the tensor cores, and
+        // every warpgroup is done with tile t - 1, whose stage the prefetch reuses.
+        cp_async_wait<STAGES - 2>();
+        fence_proxy_async();
+        __syncthreads();
+        {
+            const int nt = t + STAGES - 1;
+            if (nt < n_tiles) {
+                const auto tile = keys.tile(nt);
+                const int st = nt % STAGES;
+                keys.template load<BN, D, NT, WgSwz>(sK + st * TILE, k, tile, L, tid);
+                keys.template load<BN, D, NT, WgSwz>(sV + st * TILE, v, tile, L, tid);
+            }
+            cp_async_commit();
+        }
+        const auto tile = keys.tile(t);
+        const int st = t % STAGES;
+        const u32 k_addr = smem_addr(sK + st * TILE);
+        const u32 v_addr = smem_addr(sV + st * TILE);
+
+        // S = Q K^T: K-major B, 16 columns of D per step (32 bytes into a 128-byte chunk row).
+        float s[BN / 2];
+        wg_fence();
+#pragma unroll
+        for (int kk = 0; kk < D / 16; ++kk) {
+            wgmma_m64n64k16_ss(s, sw128_desc(q_addr + (kk >> 2) * (BM * 128) + (kk & 3) * 32, 16, 1024),
+                               sw128_desc(k_addr + (kk >> 2) * (BN * 128) + (kk & 3) * 32, 16, 1024), kk > 0 ? 1 : 0);
+        }
+        wg_commit();
+        wg_wait<0>();
+        fence_regs<BN / 2>(s);
+
+        // Thread's scores: s[4 n + 2 i + c] = (row r_lo + 8 i, tile column 8 n + 2 (lane % 4) + c).
+        if (keys.needs_mask(tile, warp_row0, warp_row0 + 15, L)) {
+#pragma unroll
+            for (int n = 0; n < BN / 8; ++n)
+#pragma unroll
+                for (int c = 0; c < 2; ++c) {
+                    const int col = keys.key(tile, n * 8 + (lane & 3) * 2 + c);
+#pragma unroll
+                    for (int i = 0; i < 2; ++i) {
+                        if (!keys.keep(r_lo + i * 8, col, L)) s[4 * n + 2 * i + c] = SL_NEG_INF;
+                    }
+                }
+        }
+
+        // Online softmax in base 2, as in attn_fwd_keys; P packed to bf16 A fragments.
+        u32 p[BN / 16][4];
+#pragma unroll
+        for (int i = 0; i < 2; ++i) {
+            float mx = row_max[i];
+#pragma unroll
+            for (int n = 0; n < BN / 8; ++n) mx = fmaxf(mx, fmaxf(s[4 * n + 2 * i], s[4 * n + 2 * i + 1]) * scale_log2);
+            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+            const float base_m = (mx == SL_NEG_INF) ? 0.f : mx;
+            const float alpha = exp2f(row_max[i] - base_m);
+            row_max[i] = mx;
+            float sum = 0.f;
+#pragma unroll
+            for (int n = 0; n < BN / 8; ++n) {
+                s[4 * n + 2 * i] = exp2f(fmaf(s[4 * n + 2 * i], scale_log2, -base_m));
+                s[4 * n + 2 * i + 1] = exp2f(fmaf(s[4 * n + 2 * i + 1], scale_log2, -base_m));
+                sum += s[4 * n + 2 * i] + s[4 * n + 2 * i + 1];
+            }
+            row_sum[i] = row_sum[i] * alpha + sum;
+#pragma unroll
+            for (int n = 0; n < D / 8; ++n) {
+                acc[4 * n + 2 * i] *= alpha;
+                acc[4 * n + 2 * i + 1] *= alpha;
+            }
+        }
+#pragma unroll
+        for (int kk = 0; kk < BN / 16; ++kk) {
+            p[kk][0] = pack_bf16x2(s[8 * kk + 0], s[8 * kk + 1]);
+            p[kk][1] = pack_bf16x2(s[8 * kk + 2], s[8 * kk + 3]);
+            p[kk][2] = pack_bf16x2(s[8 * kk + 4], s[8 * kk + 5]);
+            p[kk][3] = pack_bf16x2(s[8 * kk + 6], s[8 * kk + 7]);
+        }
+
+        // O += P V: V N-major (transposed B), 16 keys per step = two 8-row core groups.
+        wg_fence();
+#pragma unroll
+        for (int kk = 0; kk < BN / 16; ++kk) {
+            wg_pv<D>(acc, p[kk], sw128_desc(v_addr + kk * 16 * 128, BN * 128, 1024));
+        }
+        wg_commit();
+        wg_wait<0>();
+        fence_regs<D / 2>(acc);
+    }
+    cp_async_wait_all();
+
+    // Normalize and store; a row that kept nothing gets zeros and lse = -inf.
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+        float sum = row_sum[i];
+        sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+        sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+        const int row = r_lo + i * 8;
+        if (row < L) {
+            const float inv = sum > 0.f ? 1.f / sum : 0.f;
+            bf16_t* orow = o + (long long)row * D + (lane & 3) * 2;
+#pragma unroll
+            for (int n = 0; n < D / 8; ++n) {
+                *reinterpret_cast<u32*>(orow + n * 8) = pack_bf16x2(acc[4 * n + 2 * i] * inv, acc[4 * n + 2 * i + 1] * inv);
+            }
+            if ((lane & 3) == 0) {
+                lse[row] = sum > 0.f ? (row_max[i] + log2f(sum)) * 0.6931471805599453f : SL_NEG_INF;
+            }
+        }
+    }
+}
+
+// The wgmma tile of a block: G warpgroups of 64 query rows, STAGES K/V stages.
+template <int G, int STAGES>
+struct WgTile {
+    static constexpr int BM = 64 * G;
+    static constexpr int NT = 128 * G;
+    template <int D, class Keys>
+    static __device__ __forceinline__ void run(const bf16_t* q, const bf16_t* k, const bf16_t* v, bf16_t* o,
+                                               float* lse, int L, int q0, float scale_log2, const Keys& keys) {
+        attn_fwd_keys_wg<D, G, STAGES>(q, k, v, o, lse, L, q0, scale_log2, keys);
+    }
+};
+
+}  // namespace sl
