@@ -32,13 +32,13 @@ if step env; then
 fi
 
 if step "GPU tests"; then
-    timeout 150 $B/cuda_attention --nocapture > "$R/tests-attention.log" 2>&1; summary "$R/tests-attention.log" "test result|FAILED|panicked"
+    timeout 200 $B/cuda_attention --nocapture > "$R/tests-attention.log" 2>&1; summary "$R/tests-attention.log" "test result|FAILED|panicked"
     timeout 60 $B/cuda_index --nocapture > "$R/tests-index.log" 2>&1; summary "$R/tests-index.log" "test result|FAILED|panicked"
 fi
 
 if step "compute-sanitizer"; then
     timeout 100 compute-sanitizer --tool memcheck $B/cuda_attention vertical_slash > "$R/memcheck.log" 2>&1; summary "$R/memcheck.log" "ERROR SUMMARY|test result" 2
-    timeout 60 compute-sanitizer --tool racecheck $B/cuda_attention streaming > "$R/racecheck.log" 2>&1; summary "$R/racecheck.log" "HAZARD|RACECHECK SUMMARY|test result" 2
+    timeout 90 compute-sanitizer --tool racecheck $B/cuda_attention streaming > "$R/racecheck.log" 2>&1; summary "$R/racecheck.log" "HAZARD|RACECHECK SUMMARY|test result" 2
     timeout 60 compute-sanitizer --tool racecheck $B/cuda_attention block_sparse > "$R/racecheck-bsr.log" 2>&1; summary "$R/racecheck-bsr.log" "HAZARD|RACECHECK SUMMARY|test result" 2
 fi
 
@@ -50,7 +50,7 @@ fi
 if step "bench: causal 4k-128k by method"; then
     $B/sparselab bench --seq-len 4096,16384,65536,131072 --causal causal \
         --methods dense,block-sparse,vertical-slash-local,vertical-slash,a-shape,block-topk \
-        --tiles w4m2,w2m2 --densities 0.2,0.05 --warmup 3 --iters 20 --mask-dir "$M/causal" \
+        --tiles w4m2,w2m2,g2 --densities 0.2,0.05 --warmup 3 --iters 20 --mask-dir "$M/causal" \
         --out "$R/ours-causal.csv" > "$R/bench-causal.log" 2>&1; tail -3 "$R/bench-causal.log"
 fi
 if step "roofline against the measurement"; then
@@ -60,10 +60,10 @@ if step "roofline against the measurement"; then
         --out "$R/against-no-short.csv" > "$R/against-no-short.log" 2>&1; tail -2 "$R/against-no-short.log"
 fi
 if step "bench: non-causal 16k and 32k (SeerAttention's shape)"; then
-    $B/sparselab bench --seq-len 16384,32768 --causal full --methods dense,block-sparse --tiles w4m2 \
+    $B/sparselab bench --seq-len 16384,32768 --causal full --methods dense,block-sparse --tiles w4m2,g1,g2 \
         --densities 0.5,0.2,0.1,0.05 --iters 20 --mask-dir "$M/full" \
         --out "$R/ours-full.csv" > "$R/bench-full.log" 2>&1; tail -2 "$R/bench-full.log"
-    $B/sparselab bench --seq-len 32768 --causal causal --methods dense,block-sparse --tiles w4m2 --densities 0.1 \
+    $B/sparselab bench --seq-len 32768 --causal causal --methods dense,block-sparse --tiles w4m2,g2 --densities 0.1 \
         --iters 20 --out "$R/ours-32k-causal.csv" > "$R/bench-32k.log" 2>&1; tail -2 "$R/bench-32k.log"
 fi
 

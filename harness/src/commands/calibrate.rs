@@ -121,11 +121,19 @@ pub struct FitReport {
     pub fit: DenseFit,
 }
 
-/// The tile configurations calibrated, with their kernel model names.
-pub const CALIBRATED_TILES: [(&str, sparselab_kernels::cuda::TileConfig); 2] = [
+/// The tile configurations calibrated, with their kernel model names (the wgmma tiles only on
+/// a GPU that runs them, see [`calibrated_tiles`]).
+pub const CALIBRATED_TILES: [(&str, sparselab_kernels::cuda::TileConfig); 4] = [
     ("sparselab", sparselab_kernels::cuda::TileConfig::W4M2),
     ("sparselab-w4m1", sparselab_kernels::cuda::TileConfig::W4),
+    ("sparselab-g1", sparselab_kernels::cuda::TileConfig::G1),
+    ("sparselab-g2", sparselab_kernels::cuda::TileConfig::G2),
 ];
+
+/// The entries of [`CALIBRATED_TILES`] that run on a GPU compiled for `arch`.
+pub fn calibrated_tiles(arch: &str) -> Vec<(&'static str, sparselab_kernels::cuda::TileConfig)> {
+    CALIBRATED_TILES.into_iter().filter(|(_, t)| t.runs_on(arch)).collect()
+}
 
 /// Median of `samples` (milliseconds in, seconds out); errors on an empty list.
 pub fn median_s(samples: &[f32]) -> Result<f64> {
@@ -439,7 +447,7 @@ pub fn run(args: &CalibrateArgs) -> Result<()> {
 
 /// The measurements on the device (the only GPU code of this command).
 mod gpu {
-    use super::{median_s, CalibrateArgs, KernelTimes, Measurements, CALIBRATED_TILES};
+    use super::{calibrated_tiles, median_s, CalibrateArgs, KernelTimes, Measurements};
     use anyhow::{anyhow, bail, Context, Result};
     use cudarc::cublas::{result as blas, sys as blas_sys, CudaBlas};
     use cudarc::driver::{sys, DevicePtr, DevicePtrMut};
@@ -598,7 +606,7 @@ mod gpu {
         let mut kernels = Vec::new();
         // The short run (the per-block overhead) only when asked for (--short-seq-len 0 skips it).
         let short_seq_len = (args.short_seq_len > 0).then_some(args.short_seq_len as u64);
-        for (kernel, tile) in CALIBRATED_TILES {
+        for (kernel, tile) in calibrated_tiles(&gpu.arch()) {
             let (full_s, causal_s) = dense_attention(&gpu, attention, tile, args.warmup, args.iters)?;
             let short = match short_seq_len {
                 Some(l) => {

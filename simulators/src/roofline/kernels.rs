@@ -43,7 +43,7 @@ pub struct KernelSpec {
 }
 
 /// The kernels the model knows.
-pub const KERNELS: [KernelSpec; 7] = [
+pub const KERNELS: [KernelSpec; 9] = [
     KernelSpec {
         name: "fa2",
         summary: "FlashAttention-2 (PyTorch SDPA flash): 128x64 tiles, 4 warps, 2 blocks/SM",
@@ -93,6 +93,22 @@ pub const KERNELS: [KernelSpec; 7] = [
             "sparselab's CUDA kernels with w2m2 tiles (64x64, 2 warps of 32 rows): dense, block 64, vertical-slash",
         tile: TileShape { q: 64, k: 64 },
         max_blocks_per_sm: 4,
+        block_overhead_tiles: 2.5,
+        launch_order: LaunchOrder::HeadByHead,
+    },
+    KernelSpec {
+        name: "sparselab-g1",
+        summary: "sparselab's Hopper wgmma kernels with g1 tiles (64x64, one warpgroup, 2 blocks/SM)",
+        tile: TileShape { q: 64, k: 64 },
+        max_blocks_per_sm: 2,
+        block_overhead_tiles: 2.5,
+        launch_order: LaunchOrder::HeadByHead,
+    },
+    KernelSpec {
+        name: "sparselab-g2",
+        summary: "sparselab's Hopper wgmma kernels with g2 tiles (128x64, two warpgroups, 1 block/SM)",
+        tile: TileShape { q: 128, k: 64 },
+        max_blocks_per_sm: 1,
         block_overhead_tiles: 2.5,
         launch_order: LaunchOrder::HeadByHead,
     },

@@ -116,7 +116,9 @@ pub fn kernel_of_tile(tile: &str) -> Result<KernelSpec> {
         "w4m1" => "sparselab-w4m1",
         "w8m1" => "sparselab-w8m1",
         "w2m2" => "sparselab-w2m2",
-        other => bail!("bench tile `{other}`: expected w4m1, w8m1, w4m2 or w2m2"),
+        "g1" => "sparselab-g1",
+        "g2" => "sparselab-g2",
+        other => bail!("bench tile `{other}`: expected w4m1, w8m1, w4m2, w2m2, g1 or g2"),
     };
     Ok(KernelSpec::by_name(name)?)
 }
