@@ -100,11 +100,9 @@ SL_ALL(128, 4, 2)
 // warpgroups (128 rows, 3 stages).
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #include "attention_wgmma.cuh"
-#define SL_ALL_WG(D, G, S, MIN_BLOCKS)      \
-    typedef sl::WgTile<G, S> sl_wg_g##G;    \
-    SL_FAMILY(D, sl_wg_g##G, g##G, __launch_bounds__(128 * G, MIN_BLOCKS))
-SL_ALL_WG(64, 1, 2, 2)
-SL_ALL_WG(128, 1, 2, 2)
-SL_ALL_WG(64, 2, 3, 1)
-SL_ALL_WG(128, 2, 3, 1)
+#define SL_ALL_WG(D, G, MIN_BLOCKS) SL_FAMILY(D, sl::WgTileG##G, g##G, __launch_bounds__(128 * G, MIN_BLOCKS))
+SL_ALL_WG(64, 1, 2)
+SL_ALL_WG(128, 1, 2)
+SL_ALL_WG(64, 2, 1)
+SL_ALL_WG(128, 2, 1)
 #endif

@@ -108,6 +108,98 @@ __device__ __forceinline__ void load_rows_gather(bf16_t* s, const bf16_t* g, con
     }
 }
 
+// Per-slab pieces shared by attn_fwd_keys (mma.sync) and attn_fwd_keys_wg (wgmma): both
+// hold a 16-row slab's scores and outputs in the m16n8 accumulator layout, flattened:
+// x[4 n + 2 i + c] = (row r_lo + 8 i, column 8 n + 2 (lane % 4) + c), r_lo = slab row 0 + lane / 4.
+
+// Sets to -inf the scores of this thread's rows that `keys` drops in `tile` (padding, keys
+// past the sequence end, causal and sink/window masks), for MT consecutive slabs stored one
+// after another in `s` (BN / 2 scores each; slab m starts at row r_lo + 16 m). Each column's
+// key is looked up once for all slabs.
+template <int BN, int MT, class Keys>
+__device__ __forceinline__ void slab_mask(float* s, const Keys& keys, const typename Keys::Tile& tile, int r_lo,
+                                          int lane, int L) {
+#pragma unroll
+    for (int n = 0; n < BN / 8; ++n)
+#pragma unroll
+        for (int c = 0; c < 2; ++c) {
+            const int col = keys.key(tile, n * 8 + (lane & 3) * 2 + c);
+#pragma unroll
+            for (int m = 0; m < MT; ++m)
+#pragma unroll
+                for (int i = 0; i < 2; ++i) {
+                    if (!keys.keep(r_lo + m * 16 + i * 8, col, L)) s[m * (BN / 2) + 4 * n + 2 * i + c] = SL_NEG_INF;
+                }
+        }
+}
+
+// Online softmax in base 2 (scores scaled by log2(e) / sqrt(D)) of one tile's scores `s`
+// (BN columns): updates row_max / row_sum, rescales the D-column accumulators `acc`, and
+// packs P to bf16 A fragments (m16n8k16 layout, which wgmma's register A shares).
+template <int BN, int D>
+__device__ __forceinline__ void slab_softmax(float* s, float* acc, float* row_max, float* row_sum, float scale_log2,
+                                             u32 (*p)[4]) {
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+        float mx = row_max[i];
+#pragma unroll
+        for (int n = 0; n < BN / 8; ++n) mx = fmaxf(mx, fmaxf(s[4 * n + 2 * i], s[4 * n + 2 * i + 1]) * scale_log2);
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+        // A row with nothing kept so far keeps max -inf; subtract 0 then so exp2 gives 0, not NaN.
+        const float base = (mx == SL_NEG_INF) ? 0.f : mx;
+        const float alpha = exp2f(row_max[i] - base);
+        row_max[i] = mx;
+        float sum = 0.f;
+#pragma unroll
+        for (int n = 0; n < BN / 8; ++n) {
+            s[4 * n + 2 * i] = exp2f(fmaf(s[4 * n + 2 * i], scale_log2, -base));
+            s[4 * n + 2 * i + 1] = exp2f(fmaf(s[4 * n + 2 * i + 1], scale_log2, -base));
+            sum += s[4 * n + 2 * i] + s[4 * n + 2 * i + 1];
+        }
+        row_sum[i] = row_sum[i] * alpha + sum;
+#pragma unroll
+        for (int n = 0; n < D / 8; ++n) {
+            acc[4 * n + 2 * i] *= alpha;
+            acc[4 * n + 2 * i + 1] *= alpha;
+        }
+    }
+#pragma unroll
+    for (int kk = 0; kk < BN / 16; ++kk) {
+        p[kk][0] = pack_bf16x2(s[8 * kk + 0], s[8 * kk + 1]);
+        p[kk][1] = pack_bf16x2(s[8 * kk + 2], s[8 * kk + 3]);
+        p[kk][2] = pack_bf16x2(s[8 * kk + 4], s[8 * kk + 5]);
+        p[kk][3] = pack_bf16x2(s[8 * kk + 6], s[8 * kk + 7]);
+    }
+}
+
+// Normalizes and stores this thread's part of the slab's output rows (below L) and their
+// natural-log lse; a row that kept nothing gets zeros and lse = -inf.
+template <int D>
+__device__ __forceinline__ void slab_store(const float* acc, const float* row_max, const float* row_sum,
+                                           bf16_t* __restrict__ o, float* __restrict__ lse, int r_lo, int lane,
+                                           int L) {
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+        float sum = row_sum[i];
+        sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+        sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+        const int row = r_lo + i * 8;
+        if (row < L) {
+            const float inv = sum > 0.f ? 1.f / sum : 0.f;
+            bf16_t* orow = o + (long long)row * D + (lane & 3) * 2;
+#pragma unroll
+            for (int n = 0; n < D / 8; ++n) {
+                *reinterpret_cast<u32*>(orow + n * 8) =
+                    pack_bf16x2(acc[4 * n + 2 * i] * inv, acc[4 * n + 2 * i + 1] * inv);
+            }
+            if ((lane & 3) == 0) {
+                lse[row] = sum > 0.f ? (row_max[i] + log2f(sum)) * 0.6931471805599453f : SL_NEG_INF;
+            }
+        }
+    }
+}
+
 // The forward pass of one block of BM = 16 * MT * WARPS query rows over the
 // 64-key tiles that `keys` enumerates. A key source provides:
 //   count()                          number of tiles;
@@ -191,62 +283,14 @@ __device__ __forceinline__ void attn_fwd_keys(const bf16_t* __restrict__ q, cons
             }
         }
 
-        // Mask what the key source drops: padding, keys past the sequence end, and
-        // (causal, sink/window) keys the row does not keep.
+        // Mask what the key source drops, then the online softmax; P packed to bf16.
         if (keys.needs_mask(tile, warp_row0, warp_row0 + 16 * MT - 1, L)) {
-#pragma unroll
-            for (int n = 0; n < BN / 8; ++n)
-#pragma unroll
-                for (int c = 0; c < 2; ++c) {
-                    const int col = keys.key(tile, n * 8 + (lane & 3) * 2 + c);
-#pragma unroll
-                    for (int m = 0; m < MT; ++m)
-#pragma unroll
-                        for (int i = 0; i < 2; ++i) {
-                            const int row = r_lo + m * 16 + i * 8;
-                            if (!keys.keep(row, col, L)) s[m][n][2 * i + c] = SL_NEG_INF;
-                        }
-                }
+            slab_mask<BN, MT>(&s[0][0][0], keys, tile, r_lo, lane, L);
         }
-
-        // Online softmax in base 2 (scores scaled by log2(e) / sqrt(D)); P packed to bf16.
         u32 p[MT][BN / 16][4];
 #pragma unroll
         for (int m = 0; m < MT; ++m) {
-#pragma unroll
-            for (int i = 0; i < 2; ++i) {
-                float mx = row_max[m][i];
-#pragma unroll
-                for (int n = 0; n < BN / 8; ++n) {
-                    mx = fmaxf(mx, fmaxf(s[m][n][2 * i], s[m][n][2 * i + 1]) * scale_log2);
-                }
-                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-                // A row with nothing kept so far keeps max -inf; subtract 0 then so exp2 gives 0, not NaN.
-                const float base = (mx == SL_NEG_INF) ? 0.f : mx;
-                const float alpha = exp2f(row_max[m][i] - base);
-                row_max[m][i] = mx;
-                float sum = 0.f;
-#pragma unroll
-                for (int n = 0; n < BN / 8; ++n) {
-                    s[m][n][2 * i] = exp2f(fmaf(s[m][n][2 * i], scale_log2, -base));
-                    s[m][n][2 * i + 1] = exp2f(fmaf(s[m][n][2 * i + 1], scale_log2, -base));
-                    sum += s[m][n][2 * i] + s[m][n][2 * i + 1];
-                }
-                row_sum[m][i] = row_sum[m][i] * alpha + sum;
-#pragma unroll
-                for (int n = 0; n < D / 8; ++n) {
-                    acc[m][n][2 * i] *= alpha;
-                    acc[m][n][2 * i + 1] *= alpha;
-                }
-            }
-#pragma unroll
-            for (int kk = 0; kk < BN / 16; ++kk) {
-                p[m][kk][0] = pack_bf16x2(s[m][2 * kk][0], s[m][2 * kk][1]);
-                p[m][kk][1] = pack_bf16x2(s[m][2 * kk][2], s[m][2 * kk][3]);
-                p[m][kk][2] = pack_bf16x2(s[m][2 * kk + 1][0], s[m][2 * kk + 1][1]);
-                p[m][kk][3] = pack_bf16x2(s[m][2 * kk + 1][2], s[m][2 * kk + 1][3]);
-            }
+            slab_softmax<BN, D>(&s[m][0][0], &acc[m][0][0], row_max[m], row_sum[m], scale_log2, p[m]);
         }
 
         cp_async_wait_all();
@@ -274,27 +318,7 @@ __device__ __forceinline__ void attn_fwd_keys(const bf16_t* __restrict__ q, cons
 
     // Normalize and store; a row that kept nothing gets zeros and lse = -inf.
 #pragma unroll
-    for (int m = 0; m < MT; ++m) {
-#pragma unroll
-        for (int i = 0; i < 2; ++i) {
-            float sum = row_sum[m][i];
-            sum += __shfl_xor_sync(0xffffffffu, sum, 1);
-            sum += __shfl_xor_sync(0xffffffffu, sum, 2);
-            const int row = r_lo + m * 16 + i * 8;
-            if (row < L) {
-                const float inv = sum > 0.f ? 1.f / sum : 0.f;
-                bf16_t* orow = o + (long long)row * D + (lane & 3) * 2;
-#pragma unroll
-                for (int n = 0; n < D / 8; ++n) {
-                    *reinterpret_cast<u32*>(orow + n * 8) =
-                        pack_bf16x2(acc[m][n][2 * i] * inv, acc[m][n][2 * i + 1] * inv);
-                }
-                if ((lane & 3) == 0) {
-                    lse[row] = sum > 0.f ? (row_max[m][i] + log2f(sum)) * 0.6931471805599453f : SL_NEG_INF;
-                }
-            }
-        }
-    }
+    for (int m = 0; m < MT; ++m) slab_store<D>(&acc[m][0][0], row_max[m], row_sum[m], o, lse, r_lo + m * 16, lane, L);
 }
 
 // Key tiles given by their first key (`tiles.count()`, `tiles.start(t)`), computed

@@ -207,53 +207,10 @@ __device__ __forceinline__ void attn_fwd_keys_wg(const bf16_t* __restrict__ q, c
         wg_wait<0>();
         fence_regs<BN / 2>(s);
 
-        // Thread's scores: s[4 n + 2 i + c] = (row r_lo + 8 i, tile column 8 n + 2 (lane % 4) + c).
-        if (keys.needs_mask(tile, warp_row0, warp_row0 + 15, L)) {
-#pragma unroll
-            for (int n = 0; n < BN / 8; ++n)
-#pragma unroll
-                for (int c = 0; c < 2; ++c) {
-                    const int col = keys.key(tile, n * 8 + (lane & 3) * 2 + c);
-#pragma unroll
-                    for (int i = 0; i < 2; ++i) {
-                        if (!keys.keep(r_lo + i * 8, col, L)) s[4 * n + 2 * i + c] = SL_NEG_INF;
-                    }
-                }
-        }
-
-        // Online softmax in base 2, as in attn_fwd_keys; P packed to bf16 A fragments.
+        // Mask, then the online softmax; P packed to bf16 A fragments.
+        if (keys.needs_mask(tile, warp_row0, warp_row0 + 15, L)) slab_mask<BN, 1>(s, keys, tile, r_lo, lane, L);
         u32 p[BN / 16][4];
-#pragma unroll
-        for (int i = 0; i < 2; ++i) {
-            float mx = row_max[i];
-#pragma unroll
-            for (int n = 0; n < BN / 8; ++n) mx = fmaxf(mx, fmaxf(s[4 * n + 2 * i], s[4 * n + 2 * i + 1]) * scale_log2);
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-            const float base_m = (mx == SL_NEG_INF) ? 0.f : mx;
-            const float alpha = exp2f(row_max[i] - base_m);
-            row_max[i] = mx;
-            float sum = 0.f;
-#pragma unroll
-            for (int n = 0; n < BN / 8; ++n) {
-                s[4 * n + 2 * i] = exp2f(fmaf(s[4 * n + 2 * i], scale_log2, -base_m));
-                s[4 * n + 2 * i + 1] = exp2f(fmaf(s[4 * n + 2 * i + 1], scale_log2, -base_m));
-                sum += s[4 * n + 2 * i] + s[4 * n + 2 * i + 1];
-            }
-            row_sum[i] = row_sum[i] * alpha + sum;
-#pragma unroll
-            for (int n = 0; n < D / 8; ++n) {
-                acc[4 * n + 2 * i] *= alpha;
-                acc[4 * n + 2 * i + 1] *= alpha;
-            }
-        }
-#pragma unroll
-        for (int kk = 0; kk < BN / 16; ++kk) {
-            p[kk][0] = pack_bf16x2(s[8 * kk + 0], s[8 * kk + 1]);
-            p[kk][1] = pack_bf16x2(s[8 * kk + 2], s[8 * kk + 3]);
-            p[kk][2] = pack_bf16x2(s[8 * kk + 4], s[8 * kk + 5]);
-            p[kk][3] = pack_bf16x2(s[8 * kk + 6], s[8 * kk + 7]);
-        }
+        slab_softmax<BN, D>(s, acc, row_max, row_sum, scale_log2, p);
 
         // O += P V: V N-major (transposed B), 16 keys per step = two 8-row core groups.
         wg_fence();
@@ -268,24 +225,7 @@ __device__ __forceinline__ void attn_fwd_keys_wg(const bf16_t* __restrict__ q, c
     cp_async_wait_all();
 
     // Normalize and store; a row that kept nothing gets zeros and lse = -inf.
-#pragma unroll
-    for (int i = 0; i < 2; ++i) {
-        float sum = row_sum[i];
-        sum += __shfl_xor_sync(0xffffffffu, sum, 1);
-        sum += __shfl_xor_sync(0xffffffffu, sum, 2);
-        const int row = r_lo + i * 8;
-        if (row < L) {
-            const float inv = sum > 0.f ? 1.f / sum : 0.f;
-            bf16_t* orow = o + (long long)row * D + (lane & 3) * 2;
-#pragma unroll
-            for (int n = 0; n < D / 8; ++n) {
-                *reinterpret_cast<u32*>(orow + n * 8) = pack_bf16x2(acc[4 * n + 2 * i] * inv, acc[4 * n + 2 * i + 1] * inv);
-            }
-            if ((lane & 3) == 0) {
-                lse[row] = sum > 0.f ? (row_max[i] + log2f(sum)) * 0.6931471805599453f : SL_NEG_INF;
-            }
-        }
-    }
+    slab_store<D>(acc, row_max, row_sum, o, lse, r_lo, lane, L);
 }
 
 // The wgmma tile of a block: G warpgroups of 64 query rows, STAGES K/V stages.
@@ -299,5 +239,10 @@ struct WgTile {
         attn_fwd_keys_wg<D, G, STAGES>(q, k, v, o, lse, L, q0, scale_log2, keys);
     }
 };
+
+// The two tiles every kernel file instantiates (their stage counts are TileConfig::kv_stages
+// on the host): g1 = one warpgroup, two stages (two blocks per SM); g2 = two warpgroups, three.
+typedef WgTile<1, 2> WgTileG1;
+typedef WgTile<2, 3> WgTileG2;
 
 }  // namespace sl

@@ -75,10 +75,8 @@ SL_STREAM(128, 8, 1)
 // Hopper: wgmma tiles of one warpgroup (64 rows) and two (128 rows).
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #include "attention_wgmma.cuh"
-typedef sl::WgTile<1, 2> sl_wg_g1;
-typedef sl::WgTile<2, 3> sl_wg_g2;
-SL_STREAM_KERNEL(64, sl_wg_g1, g1, __launch_bounds__(128, 2))
-SL_STREAM_KERNEL(128, sl_wg_g1, g1, __launch_bounds__(128, 2))
-SL_STREAM_KERNEL(64, sl_wg_g2, g2, __launch_bounds__(256, 1))
-SL_STREAM_KERNEL(128, sl_wg_g2, g2, __launch_bounds__(256, 1))
+SL_STREAM_KERNEL(64, sl::WgTileG1, g1, __launch_bounds__(128, 2))
+SL_STREAM_KERNEL(128, sl::WgTileG1, g1, __launch_bounds__(128, 2))
+SL_STREAM_KERNEL(64, sl::WgTileG2, g2, __launch_bounds__(256, 1))
+SL_STREAM_KERNEL(128, sl::WgTileG2, g2, __launch_bounds__(256, 1))
 #endif

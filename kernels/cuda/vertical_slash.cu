@@ -92,7 +92,6 @@ SL_VS(128, 2, 2)
 // Hopper: one warpgroup of 64 rows (wgmma), two K/V stages, two blocks per SM.
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #include "attention_wgmma.cuh"
-typedef sl::WgTile<1, 2> sl_wg_g1;
-SL_VS_KERNEL(64, sl_wg_g1, g1, __launch_bounds__(128, 2))
-SL_VS_KERNEL(128, sl_wg_g1, g1, __launch_bounds__(128, 2))
+SL_VS_KERNEL(64, sl::WgTileG1, g1, __launch_bounds__(128, 2))
+SL_VS_KERNEL(128, sl::WgTileG1, g1, __launch_bounds__(128, 2))
 #endif

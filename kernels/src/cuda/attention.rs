@@ -118,11 +118,10 @@ impl TileConfig {
     /// The fastest configuration for `rows`-row blocks on a GPU compiled for `arch`:
     /// the wgmma tiles on Hopper, else [`Self::for_rows`].
     pub fn best_for_rows(rows: usize, arch: &str) -> Option<Self> {
-        match rows {
-            64 if arch == "sm_90a" => Some(Self::G1),
-            128 if arch == "sm_90a" => Some(Self::G2),
-            _ => Self::for_rows(rows),
-        }
+        Self::G1
+            .like_for_rows(rows)
+            .filter(|t| t.runs_on(arch))
+            .or_else(|| Self::for_rows(rows))
     }
     /// The same family (wgmma or mma.sync) as `self` for `rows`-row blocks.
     pub fn like_for_rows(&self, rows: usize) -> Option<Self> {

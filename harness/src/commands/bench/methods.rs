@@ -106,11 +106,8 @@ pub fn tiles_for_rows(rows: usize, arch: &str) -> Vec<TileConfig> {
     } else {
         &[TileConfig::W4M2]
     };
-    let wg = if rows == 64 { TileConfig::G1 } else { TileConfig::G2 };
     let mut tiles = sync.to_vec();
-    if wg.runs_on(arch) {
-        tiles.push(wg);
-    }
+    tiles.extend(TileConfig::G1.like_for_rows(rows).filter(|t| t.runs_on(arch)));
     tiles
 }
 
