@@ -13,8 +13,7 @@
 //! On a GPU: `cargo bench -p sparselab-kernels --bench gpu`.
 
 use criterion::{Criterion, Throughput};
-use sparselab_kernels::cuda::attention::to_bf16_bits;
-use sparselab_kernels::cuda::{AttentionParams, AttentionRun, Gpu, TileConfig};
+use sparselab_kernels::cuda::{AttentionParams, AttentionRun, ElemType, Gpu, TileConfig};
 use sparselab_kernels::mask::BlockSparseMask;
 use sparselab_workloads::SeededRng;
 use std::time::Duration;
@@ -27,7 +26,9 @@ const DENSITY: f64 = 0.1;
 
 fn random_bf16(rng: &mut SeededRng, n: usize) -> Vec<u16> {
     let values: Vec<f32> = (0..n).map(|_| rng.normal() as f32).collect();
-    to_bf16_bits(&values)
+    ElemType::Bf16
+        .to_bits("input", &values)
+        .expect("uniform values are finite")
 }
 
 fn random_block_mask(rng: &mut SeededRng) -> BlockSparseMask {
@@ -65,6 +66,7 @@ fn main() {
         head_dim: DIM,
         causal: true,
         tile: TileConfig::W4M2,
+        elem: ElemType::Bf16,
     };
     let q = random_bf16(&mut rng, HEADS * SEQ * DIM);
     let k = random_bf16(&mut rng, HEADS * SEQ * DIM);

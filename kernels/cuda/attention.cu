@@ -3,48 +3,51 @@
 // enumerator. Grid: x = query block (heaviest causal blocks first), y = batch * heads.
 // Exported names: attn_fwd_{dense|bsr}_d{D}_{TAG}_{causal|full}, TAG = w{WARPS}_m{MT}
 // (mma.sync: a block covers 16 * MT * WARPS query rows, MT slabs of 16 rows per warp)
-// or g{G} (Hopper wgmma: G warpgroups of 64 rows; compiled for sm_90a only).
+// or g{G} / g2k (Hopper wgmma: G warpgroups of 64 rows, 64- or 128-key tiles; compiled for
+// sm_90a only).
 #include "attention_common.cuh"
 
 namespace sl {
 
-// Key tiles of dense attention: 0, 64, ... up to the sequence end, or, when
-// causal, up to the last query row of the block.
+// Key tiles of `width` keys of dense attention: 0, width, ... up to the sequence
+// end, or, when causal, up to the last query row of the block.
 struct DenseTiles {
     int n;
+    int width;
     __device__ int count() const { return n; }
-    __device__ int start(int t) const { return t * 64; }
+    __device__ int start(int t) const { return t * width; }
 };
 
 // Key tiles of one (head, query block) of a block-sparse mask in CSR form:
 // `blocks[offsets[i] .. offsets[i+1])` are sorted key blocks of `kblock` keys
-// (64 or 128), each visited as kblock / 64 tiles.
+// (64 or 128), each visited as per_block = kblock / width tiles of `width` keys.
 struct SparseTiles {
     const u32* blocks;
     int n;
     int per_block;
+    int width;
     __device__ int count() const { return n; }
     __device__ int start(int t) const {
-        return static_cast<int>(blocks[t / per_block]) * (per_block * 64) + (t % per_block) * 64;
+        return static_cast<int>(blocks[t / per_block]) * (per_block * width) + (t % per_block) * width;
     }
 };
 
 template <int D, class T, bool CAUSAL>
-__device__ __forceinline__ void dense_fwd(const bf16_t* Q, const bf16_t* K, const bf16_t* V, bf16_t* O, float* LSE,
+__device__ __forceinline__ void dense_fwd(const elem_t* Q, const elem_t* K, const elem_t* V, elem_t* O, float* LSE,
                                           int L, int heads, int kv_heads, float scale_log2) {
     constexpr int BM = T::BM;
     const int qb = gridDim.x - 1 - blockIdx.x;
     const int q0 = qb * BM;
     const HeadPtrs p = head_ptrs<D>(Q, K, V, O, LSE, L, heads, kv_heads);
     const int kend = CAUSAL ? min(q0 + BM, L) : L;
-    DenseTiles tiles{(kend + 63) / 64};
+    DenseTiles tiles{(kend + T::BN - 1) / T::BN, T::BN};
     attn_fwd_tiles<D, T, CAUSAL>(p.q, p.k, p.v, p.o, p.lse, L, q0, scale_log2, tiles);
 }
 
 // The mask's query block equals the kernel's (T::BM rows); offsets index
 // [heads][query blocks] (the mask is shared by every batch entry).
 template <int D, class T, bool CAUSAL>
-__device__ __forceinline__ void bsr_fwd(const bf16_t* Q, const bf16_t* K, const bf16_t* V, bf16_t* O, float* LSE,
+__device__ __forceinline__ void bsr_fwd(const elem_t* Q, const elem_t* K, const elem_t* V, elem_t* O, float* LSE,
                                         const u32* offsets, const u32* blocks, int kblock, int L, int heads,
                                         int kv_heads, float scale_log2) {
     constexpr int BM = T::BM;
@@ -54,8 +57,9 @@ __device__ __forceinline__ void bsr_fwd(const bf16_t* Q, const bf16_t* K, const 
     const int h = blockIdx.y % heads;
     const int row = h * gridDim.x + qb;
     const u32 begin = offsets[row];
-    const int per_block = kblock / 64;
-    SparseTiles tiles{blocks + begin, static_cast<int>(offsets[row + 1] - begin) * per_block, per_block};
+    // The launcher checks kblock >= T::BN (a 64-key block cannot feed a 128-key tile).
+    const int per_block = kblock / T::BN;
+    SparseTiles tiles{blocks + begin, static_cast<int>(offsets[row + 1] - begin) * per_block, per_block, T::BN};
     attn_fwd_tiles<D, T, CAUSAL>(p.q, p.k, p.v, p.o, p.lse, L, q0, scale_log2, tiles);
 }
 
@@ -64,14 +68,14 @@ __device__ __forceinline__ void bsr_fwd(const bf16_t* Q, const bf16_t* K, const 
 // Kernel TAG of tile T (e.g. w4_m2, g2) with launch bounds BOUNDS.
 #define SL_DENSE(D, T, TAG, BOUNDS, C, NAME)                                                                       \
     extern "C" __global__ void BOUNDS attn_fwd_dense_d##D##_##TAG##_##NAME(                                        \
-        const bf16_t* Q, const bf16_t* K, const bf16_t* V, bf16_t* O, float* LSE, int L, int heads, int kv_heads,  \
+        const elem_t* Q, const elem_t* K, const elem_t* V, elem_t* O, float* LSE, int L, int heads, int kv_heads,  \
         float scale_log2) {                                                                                        \
         sl::dense_fwd<D, T, C>(Q, K, V, O, LSE, L, heads, kv_heads, scale_log2);                                   \
     }
 
 #define SL_BSR(D, T, TAG, BOUNDS, C, NAME)                                                                         \
     extern "C" __global__ void BOUNDS attn_fwd_bsr_d##D##_##TAG##_##NAME(                                          \
-        const bf16_t* Q, const bf16_t* K, const bf16_t* V, bf16_t* O, float* LSE, const u32* offsets,              \
+        const elem_t* Q, const elem_t* K, const elem_t* V, elem_t* O, float* LSE, const u32* offsets,              \
         const u32* blocks, int kblock, int L, int heads, int kv_heads, float scale_log2) {                         \
         sl::bsr_fwd<D, T, C>(Q, K, V, O, LSE, offsets, blocks, kblock, L, heads, kv_heads, scale_log2);            \
     }
@@ -105,4 +109,7 @@ SL_ALL_WG(64, 1, 2)
 SL_ALL_WG(128, 1, 2)
 SL_ALL_WG(64, 2, 1)
 SL_ALL_WG(128, 2, 1)
+// Two warpgroups over 128-key tiles (halves the per-tile barrier, waits and softmax passes).
+SL_FAMILY(64, sl::WgTileG2K, g2k, __launch_bounds__(256, 1))
+SL_FAMILY(128, sl::WgTileG2K, g2k, __launch_bounds__(256, 1))
 #endif

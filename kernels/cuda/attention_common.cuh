@@ -1,17 +1,27 @@
-// Shared pieces of the attention kernels: bf16 tensor-core tiles (mma.sync
+// Shared pieces of the attention kernels: 16-bit tensor-core tiles (mma.sync
 // m16n8k16 fed by ldmatrix), cp.async tile loads into swizzled shared memory,
 // masking and the online softmax. Every forward kernel (dense, block-sparse,
 // vertical-slash, streaming) is `attn_fwd_keys` with a different key source, so
 // they differ only in which 64-key tiles they visit (contiguous or gathered) and
 // which keys of a tile each row keeps.
 //
-// Layouts: Q/O [batch*heads, L, D], K/V [batch*kv_heads, L, D], row-major bf16;
-// LSE [batch*heads, L] fp32, natural log. No CUDA headers are needed: bf16 is
-// handled as raw 16-bit words and converted with PTX.
+// Layouts: Q/O [batch*heads, L, D], K/V [batch*kv_heads, L, D], row-major 16-bit
+// floats; LSE [batch*heads, L] fp32, natural log.
+//
+// Element type: bf16, or fp16 when the source is compiled with -DSL_F16 (the launcher
+// compiles one module per type; kernel names are the same in both). No CUDA headers are
+// needed: elements are raw 16-bit words (elem_t), multiplied by tensor-core instructions
+// of the type SL_ELEM names and converted with PTX. Products and sums are fp32 either way.
 #pragma once
 
-typedef unsigned short bf16_t;
+typedef unsigned short elem_t;
 typedef unsigned int u32;
+
+#if defined(SL_F16)
+#define SL_ELEM "f16"
+#else
+#define SL_ELEM "bf16"
+#endif
 
 #define SL_NEG_INF __int_as_float(0xff800000)
 
@@ -45,20 +55,31 @@ __device__ __forceinline__ void ldmatrix_x4_trans(u32& r0, u32& r1, u32& r2, u32
                  : "r"(addr));
 }
 
-// c += a * b for one 16x8x16 bf16 tile with fp32 accumulators.
+// c += a * b for one 16x8x16 tile of elements with fp32 accumulators.
 __device__ __forceinline__ void mma_16816(float* c, u32 a0, u32 a1, u32 a2, u32 a3, u32 b0, u32 b1) {
     asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+        "mma.sync.aligned.m16n8k16.row.col.f32." SL_ELEM "." SL_ELEM ".f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
         "{%0,%1,%2,%3};\n"
         : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
         : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
 
-// Two floats to a bf16x2 word, `lo` in the low half (round to nearest even).
-__device__ __forceinline__ u32 pack_bf16x2(float lo, float hi) {
+// Two floats to a word of two elements, `lo` in the low half (round to nearest even).
+__device__ __forceinline__ u32 pack_x2(float lo, float hi) {
     u32 r;
-    asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
+    asm("cvt.rn." SL_ELEM "x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
     return r;
+}
+
+// One element to fp32 (exact).
+__device__ __forceinline__ float elem_to_float(elem_t x) {
+#if defined(SL_F16)
+    float r;
+    asm("cvt.f32.f16 %0, %1;\n" : "=f"(r) : "h"(x));
+    return r;
+#else
+    return __uint_as_float(static_cast<u32>(x) << 16);
+#endif
 }
 
 // Element offset of (row, col) in a [rows, D] shared tile whose 16-byte chunks
@@ -79,14 +100,14 @@ struct RowSwz {
 // Loads rows [row0, row0 + ROWS) of a [L, D] matrix into a swizzled shared tile of
 // layout Lay; rows at or past L are zero-filled (ragged tails).
 template <int ROWS, int D, int NT, class Lay = RowSwz>
-__device__ __forceinline__ void load_tile(bf16_t* s, const bf16_t* g, int row0, int L, int tid) {
+__device__ __forceinline__ void load_tile(elem_t* s, const elem_t* g, int row0, int L, int tid) {
     constexpr int CHUNKS = D / 8;
 #pragma unroll
     for (int c = tid; c < ROWS * CHUNKS; c += NT) {
         int r = c / CHUNKS;
         int ch = c % CHUNKS;
         bool ok = row0 + r < L;
-        const bf16_t* src = ok ? g + (long long)(row0 + r) * D + ch * 8 : g;
+        const elem_t* src = ok ? g + (long long)(row0 + r) * D + ch * 8 : g;
         cp_async16(smem_addr(s + Lay::template at<ROWS, D>(r, ch * 8)), src, ok);
     }
 }
@@ -94,7 +115,7 @@ __device__ __forceinline__ void load_tile(bf16_t* s, const bf16_t* g, int row0, 
 // Loads ROWS key rows gathered by index (`rows[r]` for r < n) into a swizzled shared
 // tile; rows r >= n (padding of the last group) and indices at or past L are zero-filled.
 template <int ROWS, int D, int NT, class Lay = RowSwz>
-__device__ __forceinline__ void load_rows_gather(bf16_t* s, const bf16_t* g, const int* rows, int n, int L,
+__device__ __forceinline__ void load_rows_gather(elem_t* s, const elem_t* g, const int* rows, int n, int L,
                                                  int tid) {
     constexpr int CHUNKS = D / 8;
 #pragma unroll
@@ -103,7 +124,7 @@ __device__ __forceinline__ void load_rows_gather(bf16_t* s, const bf16_t* g, con
         const int ch = c % CHUNKS;
         const int key = r < n ? rows[r] : L;
         const bool ok = key >= 0 && key < L;
-        const bf16_t* src = ok ? g + (long long)key * D + ch * 8 : g;
+        const elem_t* src = ok ? g + (long long)key * D + ch * 8 : g;
         cp_async16(smem_addr(s + Lay::template at<ROWS, D>(r, ch * 8)), src, ok);
     }
 }
@@ -135,7 +156,7 @@ __device__ __forceinline__ void slab_mask(float* s, const Keys& keys, const type
 
 // Online softmax in base 2 (scores scaled by log2(e) / sqrt(D)) of one tile's scores `s`
 // (BN columns): updates row_max / row_sum, rescales the D-column accumulators `acc`, and
-// packs P to bf16 A fragments (m16n8k16 layout, which wgmma's register A shares).
+// packs P to element A fragments (m16n8k16 layout, which wgmma's register A shares).
 template <int BN, int D>
 __device__ __forceinline__ void slab_softmax(float* s, float* acc, float* row_max, float* row_sum, float scale_log2,
                                              u32 (*p)[4]) {
@@ -166,10 +187,10 @@ __device__ __forceinline__ void slab_softmax(float* s, float* acc, float* row_ma
     }
 #pragma unroll
     for (int kk = 0; kk < BN / 16; ++kk) {
-        p[kk][0] = pack_bf16x2(s[8 * kk + 0], s[8 * kk + 1]);
-        p[kk][1] = pack_bf16x2(s[8 * kk + 2], s[8 * kk + 3]);
-        p[kk][2] = pack_bf16x2(s[8 * kk + 4], s[8 * kk + 5]);
-        p[kk][3] = pack_bf16x2(s[8 * kk + 6], s[8 * kk + 7]);
+        p[kk][0] = pack_x2(s[8 * kk + 0], s[8 * kk + 1]);
+        p[kk][1] = pack_x2(s[8 * kk + 2], s[8 * kk + 3]);
+        p[kk][2] = pack_x2(s[8 * kk + 4], s[8 * kk + 5]);
+        p[kk][3] = pack_x2(s[8 * kk + 6], s[8 * kk + 7]);
     }
 }
 
@@ -177,7 +198,7 @@ __device__ __forceinline__ void slab_softmax(float* s, float* acc, float* row_ma
 // natural-log lse; a row that kept nothing gets zeros and lse = -inf.
 template <int D>
 __device__ __forceinline__ void slab_store(const float* acc, const float* row_max, const float* row_sum,
-                                           bf16_t* __restrict__ o, float* __restrict__ lse, int r_lo, int lane,
+                                           elem_t* __restrict__ o, float* __restrict__ lse, int r_lo, int lane,
                                            int L) {
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
@@ -187,11 +208,11 @@ __device__ __forceinline__ void slab_store(const float* acc, const float* row_ma
         const int row = r_lo + i * 8;
         if (row < L) {
             const float inv = sum > 0.f ? 1.f / sum : 0.f;
-            bf16_t* orow = o + (long long)row * D + (lane & 3) * 2;
+            elem_t* orow = o + (long long)row * D + (lane & 3) * 2;
 #pragma unroll
             for (int n = 0; n < D / 8; ++n) {
                 *reinterpret_cast<u32*>(orow + n * 8) =
-                    pack_bf16x2(acc[4 * n + 2 * i] * inv, acc[4 * n + 2 * i + 1] * inv);
+                    pack_x2(acc[4 * n + 2 * i] * inv, acc[4 * n + 2 * i + 1] * inv);
             }
             if ((lane & 3) == 0) {
                 lse[row] = sum > 0.f ? (row_max[i] + log2f(sum)) * 0.6931471805599453f : SL_NEG_INF;
@@ -202,6 +223,7 @@ __device__ __forceinline__ void slab_store(const float* acc, const float* row_ma
 
 // The forward pass of one block of BM = 16 * MT * WARPS query rows over the
 // 64-key tiles that `keys` enumerates. A key source provides:
+//   BN                               keys per tile (a static constant: 64 here);
 //   count()                          number of tiles;
 //   tile(t)                          a small descriptor of tile t (Tile type);
 //   load<ROWS, D, NT, Lay>(s, g, tile, L, tid)  cp.async of the tile's ROWS key rows of
@@ -215,17 +237,18 @@ __device__ __forceinline__ void slab_store(const float* acc, const float* row_ma
 // per FLOP. K and V tiles alternate in shared memory so the load of one overlaps
 // the matrix products of the other.
 template <int D, int WARPS, int MT, class Keys>
-__device__ __forceinline__ void attn_fwd_keys(const bf16_t* __restrict__ q, const bf16_t* __restrict__ k,
-                                              const bf16_t* __restrict__ v, bf16_t* __restrict__ o,
+__device__ __forceinline__ void attn_fwd_keys(const elem_t* __restrict__ q, const elem_t* __restrict__ k,
+                                              const elem_t* __restrict__ v, elem_t* __restrict__ o,
                                               float* __restrict__ lse, int L, int q0, float scale_log2,
                                               const Keys& keys) {
     constexpr int BM = 16 * MT * WARPS;
     constexpr int BN = 64;
+    static_assert(Keys::BN == BN, "the mma.sync loop visits 64-key tiles");
     constexpr int NT = 32 * WARPS;
     extern __shared__ __align__(128) unsigned char smem_raw[];
-    bf16_t* sQ = reinterpret_cast<bf16_t*>(smem_raw);
-    bf16_t* sK = sQ + BM * D;
-    bf16_t* sV = sK + BN * D;
+    elem_t* sQ = reinterpret_cast<elem_t*>(smem_raw);
+    elem_t* sK = sQ + BM * D;
+    elem_t* sV = sK + BN * D;
 
     const int tid = threadIdx.x;
     const int warp = tid >> 5;
@@ -283,7 +306,7 @@ __device__ __forceinline__ void attn_fwd_keys(const bf16_t* __restrict__ q, cons
             }
         }
 
-        // Mask what the key source drops, then the online softmax; P packed to bf16.
+        // Mask what the key source drops, then the online softmax; P packed to elements.
         if (keys.needs_mask(tile, warp_row0, warp_row0 + 16 * MT - 1, L)) {
             slab_mask<BN, MT>(&s[0][0][0], keys, tile, r_lo, lane, L);
         }
@@ -321,20 +344,21 @@ __device__ __forceinline__ void attn_fwd_keys(const bf16_t* __restrict__ q, cons
     for (int m = 0; m < MT; ++m) slab_store<D>(&acc[m][0][0], row_max[m], row_sum[m], o, lse, r_lo + m * 16, lane, L);
 }
 
-// Key tiles given by their first key (`tiles.count()`, `tiles.start(t)`), computed
-// whole except for keys past the sequence end and, when CAUSAL, keys after the query.
-template <bool CAUSAL, class Tiles>
+// Key tiles of WIDTH keys given by their first key (`tiles.count()`, `tiles.start(t)`),
+// computed whole except for keys past the sequence end and, when CAUSAL, keys after the query.
+template <bool CAUSAL, class Tiles, int WIDTH>
 struct ContiguousKeys {
+    static constexpr int BN = WIDTH;  // keys per tile
     const Tiles& tiles;
     typedef int Tile;  // first key of the tile
     __device__ __forceinline__ int count() const { return tiles.count(); }
     __device__ __forceinline__ Tile tile(int t) const { return tiles.start(t); }
     template <int ROWS, int D, int NT, class Lay = RowSwz>
-    __device__ __forceinline__ void load(bf16_t* s, const bf16_t* g, Tile k0, int L, int tid) const {
+    __device__ __forceinline__ void load(elem_t* s, const elem_t* g, Tile k0, int L, int tid) const {
         load_tile<ROWS, D, NT, Lay>(s, g, k0, L, tid);
     }
     __device__ __forceinline__ bool needs_mask(Tile k0, int row_lo, int /*row_hi*/, int L) const {
-        return k0 + 64 > L || (CAUSAL && k0 + 63 > row_lo);
+        return k0 + BN > L || (CAUSAL && k0 + BN - 1 > row_lo);
     }
     __device__ __forceinline__ int key(Tile k0, int j) const { return k0 + j; }
     __device__ __forceinline__ bool keep(int row, int key, int L) const { return key < L && (!CAUSAL || key <= row); }
@@ -344,37 +368,38 @@ struct ContiguousKeys {
 template <int WARPS, int MT>
 struct SyncTile {
     static constexpr int BM = 16 * MT * WARPS;  // query rows per block
+    static constexpr int BN = 64;               // keys per tile
     static constexpr int NT = 32 * WARPS;       // threads per block
     template <int D, class Keys>
-    static __device__ __forceinline__ void run(const bf16_t* q, const bf16_t* k, const bf16_t* v, bf16_t* o,
+    static __device__ __forceinline__ void run(const elem_t* q, const elem_t* k, const elem_t* v, elem_t* o,
                                                float* lse, int L, int q0, float scale_log2, const Keys& keys) {
         attn_fwd_keys<D, WARPS, MT>(q, k, v, o, lse, L, q0, scale_log2, keys);
     }
 };
 
-// The forward pass of one block over contiguous 64-key tiles starting at
+// The forward pass of one block over contiguous T::BN-key tiles starting at
 // tiles.start(t) (dense and block-sparse kernels), with the block tile T.
 template <int D, class T, bool CAUSAL, class Tiles>
-__device__ __forceinline__ void attn_fwd_tiles(const bf16_t* __restrict__ q, const bf16_t* __restrict__ k,
-                                               const bf16_t* __restrict__ v, bf16_t* __restrict__ o,
+__device__ __forceinline__ void attn_fwd_tiles(const elem_t* __restrict__ q, const elem_t* __restrict__ k,
+                                               const elem_t* __restrict__ v, elem_t* __restrict__ o,
                                                float* __restrict__ lse, int L, int q0, float scale_log2,
                                                const Tiles& tiles) {
-    const ContiguousKeys<CAUSAL, Tiles> keys{tiles};
+    const ContiguousKeys<CAUSAL, Tiles, T::BN> keys{tiles};
     T::template run<D>(q, k, v, o, lse, L, q0, scale_log2, keys);
 }
 
 // Per-(batch, head) base pointers of one block: grid y = batch * heads + head; K/V
 // of the head's kv head (GQA: heads / kv_heads query heads share one).
 struct HeadPtrs {
-    const bf16_t* q;
-    const bf16_t* k;
-    const bf16_t* v;
-    bf16_t* o;
+    const elem_t* q;
+    const elem_t* k;
+    const elem_t* v;
+    elem_t* o;
     float* lse;
 };
 
 template <int D>
-__device__ __forceinline__ HeadPtrs head_ptrs(const bf16_t* Q, const bf16_t* K, const bf16_t* V, bf16_t* O,
+__device__ __forceinline__ HeadPtrs head_ptrs(const elem_t* Q, const elem_t* K, const elem_t* V, elem_t* O,
                                               float* LSE, int L, int heads, int kv_heads) {
     const int bh = blockIdx.y;
     const int b = bh / heads;

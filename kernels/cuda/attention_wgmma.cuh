@@ -49,7 +49,7 @@ __device__ __forceinline__ unsigned long long sw128_desc(u32 addr, u32 lbo, u32 
            ((unsigned long long)(sbo >> 4) << 32) | (1ull << 62);
 }
 
-// d (64 x 64 fp32, this thread's 32) = A (64 x 16 bf16, registers) * B (16 x 64 bf16, shared
+// d (64 x 64 fp32, this thread's 32) = A (64 x 16 elements, registers) * B (16 x 64 elements, shared
 // memory through `desc_b`) + (scale_d ? d : 0). TRANS_B = 1 reads B from an N-major tile.
 template <int TRANS_B>
 __device__ __forceinline__ void wgmma_m64n64k16_rs(float* d, const u32* a, unsigned long long desc_b, int scale_d) {
@@ -57,7 +57,7 @@ __device__ __forceinline__ void wgmma_m64n64k16_rs(float* d, const u32* a, unsig
         "{\n"
         ".reg .pred p;\n"
         "setp.ne.b32 p, %37, 0;\n"
-        "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 "
+        "wgmma.mma_async.sync.aligned.m64n64k16.f32." SL_ELEM "." SL_ELEM " "
         "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, "
         "{%32, %33, %34, %35}, %36, p, 1, 1, %38;\n"
         "}\n"
@@ -69,7 +69,7 @@ __device__ __forceinline__ void wgmma_m64n64k16_rs(float* d, const u32* a, unsig
 }
 
 
-// d (64 x 128 fp32, this thread's 64) = A (64 x 16 bf16, registers) * B (16 x 128 bf16, shared
+// d (64 x 128 fp32, this thread's 64) = A (64 x 16 elements, registers) * B (16 x 128 elements, shared
 // memory through `desc_b`) + (scale_d ? d : 0). TRANS_B = 1 reads B from an N-major tile.
 template <int TRANS_B>
 __device__ __forceinline__ void wgmma_m64n128k16_rs(float* d, const u32* a, unsigned long long desc_b, int scale_d) {
@@ -77,7 +77,7 @@ __device__ __forceinline__ void wgmma_m64n128k16_rs(float* d, const u32* a, unsi
         "{\n"
         ".reg .pred p;\n"
         "setp.ne.b32 p, %69, 0;\n"
-        "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 "
+        "wgmma.mma_async.sync.aligned.m64n128k16.f32." SL_ELEM "." SL_ELEM " "
         "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, "
         "{%64, %65, %66, %67}, %68, p, 1, 1, %70;\n"
         "}\n"
@@ -93,7 +93,7 @@ __device__ __forceinline__ void wgmma_m64n128k16_rs(float* d, const u32* a, unsi
 }
 
 
-// d (64 x 64 fp32, this thread's 32) = A (64 x 16 bf16) * B (16 x 64 bf16) + (scale_d ? d : 0),
+// d (64 x 64 fp32, this thread's 32) = A (64 x 16 elements) * B (16 x 64 elements) + (scale_d ? d : 0),
 // both operands K-major in shared memory (descriptors `desc_a`, `desc_b`).
 __device__ __forceinline__ void wgmma_m64n64k16_ss(float* d, unsigned long long desc_a, unsigned long long desc_b,
                                                    int scale_d) {
@@ -101,7 +101,7 @@ __device__ __forceinline__ void wgmma_m64n64k16_ss(float* d, unsigned long long 
         "{\n"
         ".reg .pred p;\n"
         "setp.ne.b32 p, %34, 0;\n"
-        "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 "
+        "wgmma.mma_async.sync.aligned.m64n64k16.f32." SL_ELEM "." SL_ELEM " "
         "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, "
         "%32, %33, p, 1, 1, 0, 0;\n"
         "}\n"
@@ -112,7 +112,40 @@ __device__ __forceinline__ void wgmma_m64n64k16_ss(float* d, unsigned long long 
         : "l"(desc_a), "l"(desc_b), "r"(scale_d));
 }
 
-// O += P V for one 64-key tile: m64n{D}k16 with P (registers) as A.
+// d (64 x 128 fp32, this thread's 64) = A (64 x 16 elements) * B (16 x 128 elements) + (scale_d ? d : 0),
+// both operands K-major in shared memory (descriptors `desc_a`, `desc_b`).
+__device__ __forceinline__ void wgmma_m64n128k16_ss(float* d, unsigned long long desc_a, unsigned long long desc_b,
+                                                    int scale_d) {
+    asm volatile(
+        "{\n"
+        ".reg .pred p;\n"
+        "setp.ne.b32 p, %66, 0;\n"
+        "wgmma.mma_async.sync.aligned.m64n128k16.f32." SL_ELEM "." SL_ELEM " "
+        "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, "
+        "%64, %65, p, 1, 1, 0, 0;\n"
+        "}\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+          "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+          "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+          "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+          "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+        : "l"(desc_a), "l"(desc_b), "r"(scale_d));
+}
+
+// S (+)= Q K^T for one k16 step over a BN-key tile (64 or 128 keys).
+template <int BN>
+__device__ __forceinline__ void wg_qk(float* s, unsigned long long desc_q, unsigned long long desc_k, int scale_d) {
+    if constexpr (BN == 128) {
+        wgmma_m64n128k16_ss(s, desc_q, desc_k, scale_d);
+    } else {
+        wgmma_m64n64k16_ss(s, desc_q, desc_k, scale_d);
+    }
+}
+
+// O += P V for 16 keys of a tile: m64n{D}k16 with P (registers) as A.
 template <int D>
 __device__ __forceinline__ void wg_pv(float* acc, const u32* p, unsigned long long desc) {
     if constexpr (D == 128) {
@@ -122,26 +155,27 @@ __device__ __forceinline__ void wg_pv(float* acc, const u32* p, unsigned long lo
     }
 }
 
-// The forward pass of one block of 64 * G query rows over the 64-key tiles that
-// `keys` enumerates (the key-source contract of attn_fwd_keys), with wgmma.
-template <int D, int G, int STAGES, class Keys>
-__device__ __forceinline__ void attn_fwd_keys_wg(const bf16_t* __restrict__ q, const bf16_t* __restrict__ k,
-                                                 const bf16_t* __restrict__ v, bf16_t* __restrict__ o,
+// The forward pass of one block of 64 * G query rows over the BN-key tiles (64 or 128)
+// that `keys` enumerates (the key-source contract of attn_fwd_keys), with wgmma.
+template <int D, int G, int STAGES, int BN, class Keys>
+__device__ __forceinline__ void attn_fwd_keys_wg(const elem_t* __restrict__ q, const elem_t* __restrict__ k,
+                                                 const elem_t* __restrict__ v, elem_t* __restrict__ o,
                                                  float* __restrict__ lse, int L, int q0, float scale_log2,
                                                  const Keys& keys) {
     static_assert(D == 64 || D == 128, "head dim 64 or 128");
     static_assert(STAGES >= 2, "at least two K/V stages");
+    static_assert(BN == 64 || BN == 128, "key tiles of 64 or 128");
+    static_assert(Keys::BN == BN, "the key source enumerates tiles of another width");
     constexpr int BM = 64 * G;
-    constexpr int BN = 64;
     constexpr int NT = 128 * G;
     constexpr int TILE = BN * D;  // elements of one K or V tile
     extern __shared__ __align__(1024) unsigned char smem_raw[];
     // The swizzle acts on address bits, so tiles start at 1024-byte boundaries (the
     // launcher adds 1 KB of slack).
     unsigned char* base = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);
-    bf16_t* sQ = reinterpret_cast<bf16_t*>(base);
-    bf16_t* sK = sQ + BM * D;
-    bf16_t* sV = sK + STAGES * TILE;
+    elem_t* sQ = reinterpret_cast<elem_t*>(base);
+    elem_t* sK = sQ + BM * D;
+    elem_t* sV = sK + STAGES * TILE;
 
     const int tid = threadIdx.x;
     const int wg = tid >> 7;
@@ -200,14 +234,14 @@ __device__ __forceinline__ void attn_fwd_keys_wg(const bf16_t* __restrict__ q, c
         wg_fence();
 #pragma unroll
         for (int kk = 0; kk < D / 16; ++kk) {
-            wgmma_m64n64k16_ss(s, sw128_desc(q_addr + (kk >> 2) * (BM * 128) + (kk & 3) * 32, 16, 1024),
-                               sw128_desc(k_addr + (kk >> 2) * (BN * 128) + (kk & 3) * 32, 16, 1024), kk > 0 ? 1 : 0);
+            wg_qk<BN>(s, sw128_desc(q_addr + (kk >> 2) * (BM * 128) + (kk & 3) * 32, 16, 1024),
+                      sw128_desc(k_addr + (kk >> 2) * (BN * 128) + (kk & 3) * 32, 16, 1024), kk > 0 ? 1 : 0);
         }
         wg_commit();
         wg_wait<0>();
         fence_regs<BN / 2>(s);
 
-        // Mask, then the online softmax; P packed to bf16 A fragments.
+        // Mask, then the online softmax; P packed to element A fragments.
         if (keys.needs_mask(tile, warp_row0, warp_row0 + 15, L)) slab_mask<BN, 1>(s, keys, tile, r_lo, lane, L);
         u32 p[BN / 16][4];
         slab_softmax<BN, D>(s, acc, row_max, row_sum, scale_log2, p);
@@ -228,21 +262,27 @@ __device__ __forceinline__ void attn_fwd_keys_wg(const bf16_t* __restrict__ q, c
     slab_store<D>(acc, row_max, row_sum, o, lse, r_lo, lane, L);
 }
 
-// The wgmma tile of a block: G warpgroups of 64 query rows, STAGES K/V stages.
-template <int G, int STAGES>
+// The wgmma tile of a block: G warpgroups of 64 query rows, STAGES K/V stages of
+// KEYS-key tiles.
+template <int G, int STAGES, int KEYS = 64>
 struct WgTile {
     static constexpr int BM = 64 * G;
+    static constexpr int BN = KEYS;
     static constexpr int NT = 128 * G;
     template <int D, class Keys>
-    static __device__ __forceinline__ void run(const bf16_t* q, const bf16_t* k, const bf16_t* v, bf16_t* o,
+    static __device__ __forceinline__ void run(const elem_t* q, const elem_t* k, const elem_t* v, elem_t* o,
                                                float* lse, int L, int q0, float scale_log2, const Keys& keys) {
-        attn_fwd_keys_wg<D, G, STAGES>(q, k, v, o, lse, L, q0, scale_log2, keys);
+        attn_fwd_keys_wg<D, G, STAGES, BN>(q, k, v, o, lse, L, q0, scale_log2, keys);
     }
 };
 
-// The two tiles every kernel file instantiates (their stage counts are TileConfig::kv_stages
-// on the host): g1 = one warpgroup, two stages (two blocks per SM); g2 = two warpgroups, three.
+// The tiles the kernel files instantiate (their stage counts and key tiles are TileConfig's
+// kv_stages and key_tile on the host): g1 = one warpgroup, two stages of 64 keys (two blocks
+// per SM); g2 = two warpgroups, three stages of 64 keys; g2k = two warpgroups, two stages of
+// 128-key tiles (contiguous key sources only: dense and block-sparse; a third stage gained
+// under 1% on the H100).
 typedef WgTile<1, 2> WgTileG1;
 typedef WgTile<2, 3> WgTileG2;
+typedef WgTile<2, 2, 128> WgTileG2K;
 
 }  // namespace sl

@@ -1,8 +1,8 @@
 // Index building on the GPU: MInference's vertical-slash estimate from the last
 // queries and pooled block scores with top-k for block-sparse, each equal (up to
 // float rounding) to the CPU methods in kernels/src/method/{vertical_slash,block_topk}.rs.
-// Inputs are bf16 Q [heads, L, D] and K [kv_heads, L, D]; every score is computed in
-// fp32 (bf16 products are exact in fp32). Top-k ties go to the smaller index, as on
+// Inputs are bf16 or fp16 (-DSL_F16) Q [heads, L, D] and K [kv_heads, L, D]; every score
+// is computed in fp32 (products of 16-bit floats are exact in fp32). Top-k ties go to the smaller index, as on
 // the CPU.
 //
 // Vertical-slash, per head h (last = min(64, L) queries, rows qfirst = L - last ..):
@@ -119,7 +119,7 @@ __device__ void block_topk(const float* x, int n, int k, int forced, int* out) {
 // from swizzled shared tiles; s[n][e] holds row warp*16 + lane/4 + 8*(e/2), column
 // n*8 + 2*(lane%4) + e%2.
 template <int D>
-__device__ __forceinline__ void score_tile(const bf16_t* sQ, const bf16_t* sK, float s[8][4]) {
+__device__ __forceinline__ void score_tile(const elem_t* sQ, const elem_t* sK, float s[8][4]) {
     const int lane = threadIdx.x & 31;
     const int warp = threadIdx.x >> 5;
 #pragma unroll
@@ -142,14 +142,14 @@ __device__ __forceinline__ void score_tile(const bf16_t* sQ, const bf16_t* sK, f
 // Loads the last `last` query rows of head h and key tile kt, computes the scaled,
 // masked scores (-inf where the key is past L, after the query, or the row is unused).
 template <int D>
-__device__ __forceinline__ void vs_scores(const bf16_t* Q, const bf16_t* K, int L, int heads, int kv_heads,
-                                          float scale, bf16_t* sQ, bf16_t* sK, float s[8][4]) {
+__device__ __forceinline__ void vs_scores(const elem_t* Q, const elem_t* K, int L, int heads, int kv_heads,
+                                          float scale, elem_t* sQ, elem_t* sK, float s[8][4]) {
     const int kt = blockIdx.x;
     const int h = blockIdx.y;
     const int last = min(64, L);
     const int qfirst = L - last;
-    const bf16_t* q = Q + (long long)h * L * D;
-    const bf16_t* k = K + (long long)(h / (heads / kv_heads)) * L * D;
+    const elem_t* q = Q + (long long)h * L * D;
+    const elem_t* k = K + (long long)(h / (heads / kv_heads)) * L * D;
     load_tile<64, D, 128>(sQ, q, qfirst, L, threadIdx.x);
     load_tile<64, D, 128>(sK, k, kt * 64, L, threadIdx.x);
     cp_async_commit();
@@ -170,10 +170,10 @@ __device__ __forceinline__ void vs_scores(const bf16_t* Q, const bf16_t* K, int 
 }
 
 template <int D>
-__device__ void vs_tile_stats(const bf16_t* Q, const bf16_t* K, float2* stats, int L, int heads, int kv_heads,
+__device__ void vs_tile_stats(const elem_t* Q, const elem_t* K, float2* stats, int L, int heads, int kv_heads,
                               float scale) {
-    __shared__ __align__(128) bf16_t sQ[64 * D];
-    __shared__ __align__(128) bf16_t sK[64 * D];
+    __shared__ __align__(128) elem_t sQ[64 * D];
+    __shared__ __align__(128) elem_t sK[64 * D];
     float s[8][4];
     vs_scores<D>(Q, K, L, heads, kv_heads, scale, sQ, sK, s);
     const int lane = threadIdx.x & 31;
@@ -219,13 +219,13 @@ __device__ void vs_row_stats(const float2* stats, float* row_max, float* row_inv
 }
 
 template <int D>
-__device__ void vs_line_partials(const bf16_t* Q, const bf16_t* K, const float* row_max, const float* row_inv,
+__device__ void vs_line_partials(const elem_t* Q, const elem_t* K, const float* row_max, const float* row_inv,
                                  float* lines, float* diag_part, int L, int heads, int kv_heads, float scale) {
     constexpr int TILE_BYTES = 64 * D * 2;
     constexpr int P_BYTES = 64 * 65 * 4;
     __shared__ __align__(128) unsigned char raw[2 * TILE_BYTES > P_BYTES ? 2 * TILE_BYTES : P_BYTES];
-    bf16_t* sQ = reinterpret_cast<bf16_t*>(raw);
-    bf16_t* sK = reinterpret_cast<bf16_t*>(raw + TILE_BYTES);
+    elem_t* sQ = reinterpret_cast<elem_t*>(raw);
+    elem_t* sK = reinterpret_cast<elem_t*>(raw + TILE_BYTES);
     float* P = reinterpret_cast<float*>(raw);  // [64][65], reuses the tiles once scored
     float s[8][4];
     vs_scores<D>(Q, K, L, heads, kv_heads, scale, sQ, sK, s);
@@ -327,7 +327,7 @@ __device__ void vs_convert(const int* verticals, int n_vert, const int* slashes,
 
 // Mean of each `block` rows of x [rows of head blockIdx.y, D] into out [nb, D], summed
 // in row order then scaled by the reciprocal of the row count (as the CPU does).
-__device__ void bs_mean_pool(const bf16_t* x, float* out, int L, int D, int block) {
+__device__ void bs_mean_pool(const elem_t* x, float* out, int L, int D, int block) {
     const int b = blockIdx.x;
     const int nb = gridDim.x;
     const int h = blockIdx.y;
@@ -335,8 +335,8 @@ __device__ void bs_mean_pool(const bf16_t* x, float* out, int L, int D, int bloc
     const int r1 = min(r0 + block, L);
     for (int d = threadIdx.x; d < D; d += blockDim.x) {
         float acc = 0.f;
-        const bf16_t* p = x + ((long long)h * L + r0) * D + d;
-        for (int r = r0; r < r1; ++r, p += D) acc += __uint_as_float(static_cast<u32>(*p) << 16);
+        const elem_t* p = x + ((long long)h * L + r0) * D + d;
+        for (int r = r0; r < r1; ++r, p += D) acc += elem_to_float(*p);
         out[((long long)h * nb + b) * D + d] = acc * __frcp_rn(static_cast<float>(r1 - r0));
     }
 }
@@ -393,12 +393,12 @@ __device__ void bs_pooled_scores(const float* qp, const float* kp, float* scores
 
 #define SL_VS_SCORES(D)                                                                                           \
     extern "C" __global__ void __launch_bounds__(128)                                                             \
-        vs_tile_stats_d##D(const bf16_t* Q, const bf16_t* K, float2* stats, int L, int heads, int kv_heads,       \
+        vs_tile_stats_d##D(const elem_t* Q, const elem_t* K, float2* stats, int L, int heads, int kv_heads,       \
                            float scale) {                                                                         \
         sl::vs_tile_stats<D>(Q, K, stats, L, heads, kv_heads, scale);                                             \
     }                                                                                                             \
     extern "C" __global__ void __launch_bounds__(128) vs_line_partials_d##D(                                      \
-        const bf16_t* Q, const bf16_t* K, const float* row_max, const float* row_inv, float* lines,               \
+        const elem_t* Q, const elem_t* K, const float* row_max, const float* row_inv, float* lines,               \
         float* diag_part, int L, int heads, int kv_heads, float scale) {                                          \
         sl::vs_line_partials<D>(Q, K, row_max, row_inv, lines, diag_part, L, heads, kv_heads, scale);             \
     }
@@ -436,7 +436,7 @@ extern "C" __global__ void __launch_bounds__(128)
                    heads);
 }
 
-extern "C" __global__ void __launch_bounds__(128) bs_mean_pool(const bf16_t* x, float* out, int L, int D, int block) {
+extern "C" __global__ void __launch_bounds__(128) bs_mean_pool(const elem_t* x, float* out, int L, int D, int block) {
     sl::bs_mean_pool(x, out, L, D, block);
 }
 

@@ -12,6 +12,7 @@
 namespace sl {
 
 struct StreamKeys {
+    static constexpr int BN = 64;  // keys per tile
     int n_sink;   // sink tiles: 0 .. n_sink - 1
     int local0;   // first local tile (>= n_sink)
     int n_local;  // local tiles: local0 .. local0 + n_local - 1
@@ -21,7 +22,7 @@ struct StreamKeys {
     __device__ __forceinline__ int count() const { return n_sink + n_local; }
     __device__ __forceinline__ Tile tile(int t) const { return (t < n_sink ? t : local0 + t - n_sink) * 64; }
     template <int ROWS, int D, int NT, class Lay = RowSwz>
-    __device__ __forceinline__ void load(bf16_t* s, const bf16_t* g, Tile k0, int L, int tid) const {
+    __device__ __forceinline__ void load(elem_t* s, const elem_t* g, Tile k0, int L, int tid) const {
         load_tile<ROWS, D, NT, Lay>(s, g, k0, L, tid);
     }
     // The fast path needs every key of the tile kept by every row: all keys before the
@@ -39,7 +40,7 @@ struct StreamKeys {
 // `sink` >= 0 and `window` >= 1, both at most L (the launcher clamps them; clamping
 // does not change which keys are kept).
 template <int D, class T>
-__device__ __forceinline__ void stream_fwd(const bf16_t* Q, const bf16_t* K, const bf16_t* V, bf16_t* O, float* LSE,
+__device__ __forceinline__ void stream_fwd(const elem_t* Q, const elem_t* K, const elem_t* V, elem_t* O, float* LSE,
                                            int sink, int window, int L, int heads, int kv_heads, float scale_log2) {
     constexpr int BM = T::BM;
     const int qb = gridDim.x - 1 - blockIdx.x;
@@ -58,7 +59,7 @@ __device__ __forceinline__ void stream_fwd(const bf16_t* Q, const bf16_t* K, con
 
 #define SL_STREAM_KERNEL(D, T, TAG, BOUNDS)                                                                        \
     extern "C" __global__ void BOUNDS attn_fwd_stream_d##D##_##TAG(                                                \
-        const bf16_t* Q, const bf16_t* K, const bf16_t* V, bf16_t* O, float* LSE, int sink, int window, int L,    \
+        const elem_t* Q, const elem_t* K, const elem_t* V, elem_t* O, float* LSE, int sink, int window, int L,    \
         int heads, int kv_heads, float scale_log2) {                                                              \
         sl::stream_fwd<D, T>(Q, K, V, O, LSE, sink, window, L, heads, kv_heads, scale_log2);                       \
     }

@@ -25,6 +25,7 @@ struct VsTile {
 };
 
 struct VsKeys {
+    static constexpr int BN = 64;  // keys per tile
     const int* blocks;
     int n_blocks;
     const int* cols;
@@ -37,7 +38,7 @@ struct VsKeys {
         return VsTile{0, min(64, n_cols - g), cols + g};
     }
     template <int ROWS, int D, int NT, class Lay = RowSwz>
-    __device__ __forceinline__ void load(bf16_t* s, const bf16_t* g, const Tile& tile, int L, int tid) const {
+    __device__ __forceinline__ void load(elem_t* s, const elem_t* g, const Tile& tile, int L, int tid) const {
         if (tile.n == 0) {
             load_tile<ROWS, D, NT, Lay>(s, g, tile.k0, L, tid);
         } else {
@@ -55,7 +56,7 @@ struct VsKeys {
 };
 
 template <int D, class T>
-__device__ __forceinline__ void vs_fwd(const bf16_t* Q, const bf16_t* K, const bf16_t* V, bf16_t* O, float* LSE,
+__device__ __forceinline__ void vs_fwd(const elem_t* Q, const elem_t* K, const elem_t* V, elem_t* O, float* LSE,
                                        const int* blk_start, const int* blk_count, const int* blocks,
                                        const int* col_start, const int* col_count, const int* cols, int L,
                                        int heads, int kv_heads, float scale_log2) {
@@ -73,7 +74,7 @@ __device__ __forceinline__ void vs_fwd(const bf16_t* Q, const bf16_t* K, const b
 
 #define SL_VS_KERNEL(D, T, TAG, BOUNDS)                                                                          \
     extern "C" __global__ void BOUNDS attn_fwd_vs_d##D##_##TAG(                                                  \
-        const bf16_t* Q, const bf16_t* K, const bf16_t* V, bf16_t* O, float* LSE, const int* blk_start,          \
+        const elem_t* Q, const elem_t* K, const elem_t* V, elem_t* O, float* LSE, const int* blk_start,          \
         const int* blk_count, const int* blocks, const int* col_start, const int* col_count, const int* cols,   \
         int L, int heads, int kv_heads, float scale_log2) {                                                     \
         sl::vs_fwd<D, T>(Q, K, V, O, LSE, blk_start, blk_count, blocks, col_start, col_count, cols, L, heads,    \

@@ -1,26 +1,31 @@
 //! GPU attention kernels against the CPU reference (f64) on fresh random inputs,
-//! with outputs poisoned (NaN) before every launch. Needs a CUDA device; without
+//! with outputs poisoned (NaN) before every launch, in bf16 and fp16. Needs a CUDA device; without
 //! one each test prints "skipping: no CUDA device (...)" and passes.
 //! On a GPU machine: `cargo test -p sparselab-kernels --test cuda_attention -- --nocapture`.
 
-use sparselab_kernels::cuda::{gpu_attention, Gpu, TileConfig};
+use sparselab_kernels::cuda::{gpu_attention, ElemType, Gpu, TileConfig};
 use sparselab_kernels::mask::{BlockSparseMask, DenseMask, Mask, StreamingMask, VerticalSlashMask};
 use sparselab_kernels::metrics::output_relative_error;
 use sparselab_kernels::reference::{attention, Precision, ReferenceOptions};
-use sparselab_workloads::{SeededRng, Workload};
+use sparselab_workloads::{HeadTensor, SeededRng, Workload};
 
 mod gpu_common;
 
-use gpu_common::{bf16_workload, gpu_or_skip};
+use gpu_common::{gpu_or_skip, workload_in};
 
 fn workload(seed: u64, heads: usize, kv_heads: usize, seq: usize, dim: usize) -> Workload {
-    bf16_workload(seed, 7, heads, kv_heads, seq, dim)
+    workload_in(ElemType::Bf16, seed, 7, heads, kv_heads, seq, dim)
 }
 
-/// Runs `mask` on the GPU and the f64 reference; asserts finite output, relative
-/// error < 1e-2, matching lse (both -inf for empty rows) and kept counts.
+/// Runs `mask` on the GPU with bf16 inputs and the f64 reference (see [`check_in`]).
 fn check(gpu: &Gpu, w: &Workload, mask: &Mask, tile: TileConfig, label: &str) {
-    let got = gpu_attention(gpu, w, mask, tile).unwrap_or_else(|e| panic!("{label}: {e}"));
+    check_in(gpu, w, mask, tile, ElemType::Bf16, label)
+}
+
+/// Runs `mask` on the GPU with `elem` inputs (`w` exact in it) and the f64 reference; asserts
+/// finite output, relative error < 1e-2, matching lse (both -inf for empty rows) and kept counts.
+fn check_in(gpu: &Gpu, w: &Workload, mask: &Mask, tile: TileConfig, elem: ElemType, label: &str) {
+    let got = gpu_attention(gpu, w, mask, tile, elem).unwrap_or_else(|e| panic!("{label}: {e}"));
     let opts = ReferenceOptions {
         precision: Precision::F64,
         block_lse: false,
@@ -125,8 +130,10 @@ fn block_sparse_matches_reference() {
                     (0.2, TileConfig::G1),
                     (0.7, TileConfig::G2),
                     (0.01, TileConfig::G1),
+                    (0.4, TileConfig::G2K),
+                    (0.05, TileConfig::G2K),
                 ] {
-                    if !tile.runs_on(&gpu.arch()) {
+                    if tiles_on(&gpu, &[tile]).is_empty() {
                         continue;
                     }
                     seed += 1;
@@ -225,7 +232,9 @@ fn unsupported_head_dim_is_an_error() {
         seq_len: 64,
         causal: false,
     });
-    let e = gpu_attention(&gpu, &w, &mask, TileConfig::W4).unwrap_err().to_string();
+    let e = gpu_attention(&gpu, &w, &mask, TileConfig::W4, ElemType::Bf16)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("head_dim = 32"), "{e}");
 }
 
@@ -242,6 +251,80 @@ fn wgmma_tiles_off_hopper_are_an_error() {
         seq_len: 64,
         causal: false,
     });
-    let e = gpu_attention(&gpu, &w, &mask, TileConfig::G1).unwrap_err().to_string();
+    let e = gpu_attention(&gpu, &w, &mask, TileConfig::G1, ElemType::Bf16)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("Hopper"), "{e}");
+}
+
+/// Every kernel (dense, block-sparse, vertical-slash, streaming) and every tile with fp16
+/// inputs: the same checks as bf16 on a smaller set of shapes (ragged lengths, GQA, D 64/128).
+#[test]
+fn fp16_matches_reference() {
+    let Some(gpu) = gpu_or_skip() else { return };
+    let f16 = ElemType::F16;
+    let shapes = [(4, 1, 200, 64), (8, 2, 257, 128), (4, 4, 640, 128)];
+    let mut seed = 900;
+    for &(h, kvh, l, d) in &shapes {
+        for causal in [false, true] {
+            for tile in tiles_on(&gpu, &TileConfig::ALL) {
+                seed += 1;
+                let w = workload_in(f16, seed, 7, h, kvh, l, d);
+                let mask = Mask::Dense(DenseMask {
+                    heads: h,
+                    seq_len: l,
+                    causal,
+                });
+                let label = format!(
+                    "fp16 dense h{h} kv{kvh} L{l} D{d} causal={causal} tile={}",
+                    tile.label()
+                );
+                check_in(&gpu, &w, &mask, tile, f16, &label);
+                let block = tile.rows();
+                let mask = random_block_mask(seed, h, l, block, causal, 0.3);
+                let label = format!(
+                    "fp16 bsr h{h} L{l} D{d} block{block} causal={causal} tile={}",
+                    tile.label()
+                );
+                check_in(&gpu, &w, &mask, tile, f16, &label);
+                if causal {
+                    let mask = random_vs_mask(seed, h, l, 20, 10, true);
+                    let label = format!("fp16 vs h{h} L{l} D{d} tile={}", tile.label());
+                    check_in(&gpu, &w, &mask, tile, f16, &label);
+                    let mask = Mask::Streaming(StreamingMask::new(h, l, 4, 100).unwrap());
+                    let label = format!("fp16 streaming h{h} L{l} D{d} tile={}", tile.label());
+                    check_in(&gpu, &w, &mask, tile, f16, &label);
+                }
+            }
+        }
+    }
+}
+
+/// fp16 holds magnitudes up to 65504: a larger input is an error naming the tensor and
+/// the element, not inf/NaN outputs.
+#[test]
+fn fp16_out_of_range_input_is_an_error() {
+    let Some(gpu) = gpu_or_skip() else { return };
+    let mut w = workload_in(ElemType::F16, 8, 7, 2, 2, 64, 64);
+    let mut k = w.k().data().to_vec();
+    k[100] = 1.0e5;
+    w = Workload::new(
+        "gpu-test",
+        8,
+        w.q().clone(),
+        HeadTensor::new("k", 2, 64, 64, k).unwrap(),
+        w.v().clone(),
+    )
+    .unwrap();
+    let mask = Mask::Dense(DenseMask {
+        heads: 2,
+        seq_len: 64,
+        causal: false,
+    });
+    let e = gpu_attention(&gpu, &w, &mask, TileConfig::W4, ElemType::F16)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("k[100] = 100000") && e.contains("65504"), "{e}");
+    // bf16 holds it.
+    assert!(gpu_attention(&gpu, &w, &mask, TileConfig::W4, ElemType::Bf16).is_ok());
 }

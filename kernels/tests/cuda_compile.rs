@@ -1,10 +1,10 @@
-//! Compiles every CUDA kernel source with NVRTC for sm_90a and prints each
-//! kernel's registers and spills. Needs libnvrtc (CUDA toolkit, or the PyPI wheel
+//! Compiles every CUDA kernel source with NVRTC for sm_90a, in bf16 and fp16, and
+//! prints each kernel's registers and spills. Needs libnvrtc (CUDA toolkit, or the PyPI wheel
 //! `nvidia-cuda-nvrtc` with its `nvidia/cu13/lib` on LD_LIBRARY_PATH; .ci/run sets
 //! this up); without it the test prints "skipping: ..." and passes, unless
 //! SPARSELAB_REQUIRE_NVRTC is set (CI). No GPU needed.
 
-use sparselab_kernels::cuda::{compile_cubin, nvrtc_available, SOURCES};
+use sparselab_kernels::cuda::{compile_cubin, nvrtc_available, ElemType, KernelSource, SOURCES};
 
 #[test]
 fn every_kernel_compiles_for_sm_90a() {
@@ -17,21 +17,35 @@ fn every_kernel_compiles_for_sm_90a() {
         eprintln!("skipping: {e}");
         return;
     }
-    for src in SOURCES {
-        let compiled = compile_cubin(src, "sm_90a").unwrap_or_else(|e| panic!("{e}"));
+    let sources: Vec<KernelSource> = ElemType::ALL
+        .into_iter()
+        .flat_map(|e| SOURCES.iter().map(move |s| s.with_elem(e)))
+        .collect();
+    // One thread per source (NVRTC compiles separate programs concurrently); reports in order.
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = sources
+            .iter()
+            .map(|src| scope.spawn(move || compile_cubin(src, "sm_90a")))
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("compile thread")).collect()
+    });
+    for (src, result) in sources.iter().zip(results) {
+        let compiled = result.unwrap_or_else(|e| panic!("{e}"));
         assert!(
             compiled.cubin.len() > 1000,
-            "{}: CUBIN of {} bytes",
+            "{} ({}): CUBIN of {} bytes",
             src.name,
+            src.elem,
             compiled.cubin.len()
         );
         assert_eq!(
             &compiled.cubin[..4],
             b"\x7fELF",
-            "{}: CUBIN is not an ELF image",
-            src.name
+            "{} ({}): CUBIN is not an ELF image",
+            src.name,
+            src.elem
         );
-        eprintln!("{} for sm_90a: {} bytes", src.name, compiled.cubin.len());
+        eprintln!("{} ({}) for sm_90a: {} bytes", src.name, src.elem, compiled.cubin.len());
         for line in compiled.resource_lines() {
             eprintln!("  {line}");
         }
@@ -55,6 +69,7 @@ fn a_broken_source_reports_options_and_log() {
     let bad = sparselab_kernels::cuda::KernelSource {
         name: "broken.cu",
         text: "extern \"C\" __global__ void k() { this_is_not_defined(); }\n",
+        elem: ElemType::Bf16,
     };
     let e = compile_cubin(&bad, "sm_90a").unwrap_err().to_string();
     assert!(

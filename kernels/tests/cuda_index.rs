@@ -1,5 +1,5 @@
 //! GPU index building against the CPU methods on fresh random inputs (rounded to
-//! bf16 first, so both sides score the same numbers): vertical-slash's selected
+//! the element type first, bf16 and fp16, so both sides score the same numbers): vertical-slash's selected
 //! columns and diagonals and their conversion to the kernel format, and block top-k's
 //! selected blocks; then attention over the GPU-built index against the reference.
 //! Scores are fp32 on both sides but summed in different orders, so two entries whose
@@ -8,9 +8,8 @@
 //! "skipping: ..." and passes.
 //! On a GPU machine: `cargo test -p sparselab-kernels --test cuda_index -- --nocapture`.
 
-use sparselab_kernels::cuda::attention::to_bf16_bits;
 use sparselab_kernels::cuda::vertical_slash::{vs_host_index, vs_run_with_index};
-use sparselab_kernels::cuda::{AttentionParams, BlockTopKBuilder, TileConfig, VsIndexBuilder};
+use sparselab_kernels::cuda::{AttentionParams, BlockTopKBuilder, ElemType, TileConfig, VsIndexBuilder};
 use sparselab_kernels::mask::{Mask, VerticalSlashMask};
 use sparselab_kernels::method::{BlockTopK, Method, SelectionContext, VerticalSlash};
 use sparselab_kernels::metrics::output_relative_error;
@@ -20,13 +19,13 @@ use std::collections::BTreeSet;
 
 mod gpu_common;
 
-use gpu_common::{bf16_workload, gpu_or_skip};
+use gpu_common::{gpu_or_skip, workload_in};
 
-fn workload(seed: u64, heads: usize, kv_heads: usize, seq: usize, dim: usize) -> Workload {
-    bf16_workload(seed, 17, heads, kv_heads, seq, dim)
+fn workload(elem: ElemType, seed: u64, heads: usize, kv_heads: usize, seq: usize, dim: usize) -> Workload {
+    workload_in(elem, seed, 17, heads, kv_heads, seq, dim)
 }
 
-fn params(w: &Workload, causal: bool) -> AttentionParams {
+fn params(w: &Workload, causal: bool, elem: ElemType) -> AttentionParams {
     AttentionParams {
         heads: w.heads(),
         kv_heads: w.kv_heads(),
@@ -34,7 +33,13 @@ fn params(w: &Workload, causal: bool) -> AttentionParams {
         head_dim: w.head_dim(),
         causal,
         tile: TileConfig::W4,
+        elem,
     }
+}
+
+/// `x` as bit patterns of `elem` (exact: the workloads are rounded to it).
+fn bits(elem: ElemType, x: &[f32]) -> Vec<u16> {
+    elem.to_bits("test input", x).unwrap()
 }
 
 /// Asserts that `got` and `want` (sorted index lists of one selection) hold the same
@@ -101,8 +106,13 @@ fn vertical_slash_index_matches_the_cpu_method() {
         (8, 1, 1100, 128, 60, 400),
         (2, 2, 40, 64, 30, 40),
     ];
-    for (i, &(h, kvh, l, d, v, s)) in cases.iter().enumerate() {
-        let w = workload(700 + i as u64, h, kvh, l, d);
+    // Every case in bf16; the first two again in fp16.
+    let runs = cases.iter().enumerate().flat_map(|(i, c)| {
+        let fp16 = (i < 2).then_some((i + 50, c, ElemType::F16));
+        std::iter::once((i, c, ElemType::Bf16)).chain(fp16)
+    });
+    for (i, &(h, kvh, l, d, v, s), elem) in runs {
+        let w = workload(elem, 700 + i as u64, h, kvh, l, d);
         let method = VerticalSlash::new(v, s).unwrap();
         let ctx = SelectionContext {
             workload: &w,
@@ -113,11 +123,11 @@ fn vertical_slash_index_matches_the_cpu_method() {
             panic!("vertical-slash returned another format")
         };
         let (nv, ns) = method.effective_budgets(l).unwrap();
-        let p = params(&w, true);
+        let p = params(&w, true, elem);
         let (q, k, vv) = (
-            to_bf16_bits(w.q().data()),
-            to_bf16_bits(w.k().data()),
-            to_bf16_bits(w.v().data()),
+            bits(elem, w.q().data()),
+            bits(elem, w.k().data()),
+            bits(elem, w.v().data()),
         );
         let mut b = VsIndexBuilder::new(&gpu, &p, &q, &k, nv, ns).unwrap();
         b.build().unwrap();
@@ -125,7 +135,7 @@ fn vertical_slash_index_matches_the_cpu_method() {
         for hh in 0..h {
             let (vert, slash) = vs_scores_f64(&w, hh);
             let forced = |x: u32, n: usize, s: &[f64]| if (x as usize) < n { f64::INFINITY } else { s[x as usize] };
-            let label = format!("vs h{h} kv{kvh} L{l} D{d} v{v} s{s} head {hh}");
+            let label = format!("vs {elem} h{h} kv{kvh} L{l} D{d} v{v} s{s} head {hh}");
             assert_same_selection(
                 &gv[hh],
                 cpu.verticals(hh),
@@ -152,7 +162,7 @@ fn vertical_slash_index_matches_the_cpu_method() {
         let got = b.index().download(&gpu).unwrap();
         assert_eq!(
             got, want,
-            "vs h{h} L{l}: GPU conversion differs from VerticalSlashMask::new"
+            "vs {elem} h{h} L{l}: GPU conversion differs from VerticalSlashMask::new"
         );
         // Attention over the GPU-built index against the f64 reference.
         let mut run = vs_run_with_index(&gpu, p, &q, &k, &vv, b.into_index()).unwrap();
@@ -169,7 +179,10 @@ fn vertical_slash_index_matches_the_cpu_method() {
             },
         )
         .unwrap();
-        assert!(out.data().iter().all(|x| x.is_finite()), "vs L{l}: unwritten output");
+        assert!(
+            out.data().iter().all(|x| x.is_finite()),
+            "vs {elem} L{l}: unwritten output"
+        );
         let got = sparselab_kernels::reference::AttentionOutput {
             out,
             lse: lse.into_iter().map(f64::from).collect(),
@@ -179,9 +192,11 @@ fn vertical_slash_index_matches_the_cpu_method() {
         let err = output_relative_error(&reference, &got);
         assert!(
             err < 1e-2,
-            "vs L{l}: attention over the GPU index, relative error {err:.2e}"
+            "vs {elem} L{l}: attention over the GPU index, relative error {err:.2e}"
         );
-        eprintln!("vs h{h} kv{kvh} L{l} D{d} v{v} s{s}: selection and conversion match, attention rel err {err:.2e}");
+        eprintln!(
+            "vs {elem} h{h} kv{kvh} L{l} D{d} v{v} s{s}: selection and conversion match, attention rel err {err:.2e}"
+        );
     }
 }
 
@@ -196,8 +211,13 @@ fn block_topk_index_matches_the_cpu_method() {
         (8, 8, 300, 64, 3, 64, true),
         (2, 2, 5000, 64, 7, 128, true),
     ];
-    for (i, &(h, kvh, l, d, kb, block, causal)) in cases.iter().enumerate() {
-        let w = workload(800 + i as u64, h, kvh, l, d);
+    // Every case in bf16; the first two again in fp16.
+    let runs = cases.iter().enumerate().flat_map(|(i, c)| {
+        let fp16 = (i < 2).then_some((i + 50, c, ElemType::F16));
+        std::iter::once((i, c, ElemType::Bf16)).chain(fp16)
+    });
+    for (i, &(h, kvh, l, d, kb, block, causal), elem) in runs {
+        let w = workload(elem, 800 + i as u64, h, kvh, l, d);
         let method = BlockTopK::new(kb, block).unwrap();
         let ctx = SelectionContext {
             workload: &w,
@@ -208,8 +228,8 @@ fn block_topk_index_matches_the_cpu_method() {
             panic!("block-topk returned another format")
         };
         let (k_eff, _) = method.budget_on(l).unwrap();
-        let p = params(&w, causal);
-        let (q, k) = (to_bf16_bits(w.q().data()), to_bf16_bits(w.k().data()));
+        let p = params(&w, causal, elem);
+        let (q, k) = (bits(elem, w.q().data()), bits(elem, w.k().data()));
         let mut b = BlockTopKBuilder::new(&gpu, &p, &q, &k, k_eff, block).unwrap();
         b.build().unwrap();
         let got = b.selection().unwrap();
@@ -225,10 +245,11 @@ fn block_topk_index_matches_the_cpu_method() {
             for qb in 0..nb {
                 let qp = pool(w.q().head(hh), qb);
                 let score = |kb: u32| qp.iter().zip(&kp[kb as usize]).map(|(a, b)| a * b).sum::<f64>();
-                let label = format!("block-topk h{h} L{l} D{d} k{kb} block{block} causal={causal} head {hh} qb {qb}");
+                let label =
+                    format!("block-topk {elem} h{h} L{l} D{d} k{kb} block{block} causal={causal} head {hh} qb {qb}");
                 assert_same_selection(&got[hh * nb + qb], cpu.key_blocks(hh, qb), &score, &label);
             }
         }
-        eprintln!("block-topk h{h} kv{kvh} L{l} D{d} k{kb} block{block} causal={causal}: selections match");
+        eprintln!("block-topk {elem} h{h} kv{kvh} L{l} D{d} k{kb} block{block} causal={causal}: selections match");
     }
 }

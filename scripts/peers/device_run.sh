@@ -8,6 +8,8 @@
 # files per call, so everything is packed into $OUT/results.tar.gz; the console shows a summary.
 # Usage (device tool): carry target/gpu and target/peers/minference, run
 #   SPARSELAB_GIT_COMMIT=<commit> bash scripts/peers/device_run.sh
+# SPARSELAB_DEVICE_ONLY=<regex> runs only the steps whose names match (e.g. to split the suite over
+# two calls: the steps that read masks must run in the call whose bench wrote them).
 set -u
 B=target/gpu
 R=$OUT/r
@@ -18,7 +20,11 @@ COMMIT=${SPARSELAB_GIT_COMMIT:-unknown}
 # Each step starts only while the call has time left (the device tool stops a call at 600 s), so the
 # pack at the end always runs and what was measured comes back.
 DEADLINE=${SPARSELAB_DEVICE_DEADLINE_S:-500}
+ONLY=${SPARSELAB_DEVICE_ONLY:-.}
 step() {
+    if ! [[ "$1" =~ $ONLY ]]; then
+        return 1
+    fi
     if [ "$SECONDS" -gt "$DEADLINE" ]; then
         echo "== $1: skipped, ${SECONDS}s used of ${DEADLINE}s"
         return 1
@@ -40,6 +46,7 @@ if step "compute-sanitizer"; then
     timeout 100 compute-sanitizer --tool memcheck $B/cuda_attention vertical_slash > "$R/memcheck.log" 2>&1; summary "$R/memcheck.log" "ERROR SUMMARY|test result" 2
     timeout 90 compute-sanitizer --tool racecheck $B/cuda_attention streaming > "$R/racecheck.log" 2>&1; summary "$R/racecheck.log" "HAZARD|RACECHECK SUMMARY|test result" 2
     timeout 60 compute-sanitizer --tool racecheck $B/cuda_attention block_sparse > "$R/racecheck-bsr.log" 2>&1; summary "$R/racecheck-bsr.log" "HAZARD|RACECHECK SUMMARY|test result" 2
+    timeout 120 compute-sanitizer --tool memcheck $B/cuda_attention fp16 > "$R/memcheck-fp16.log" 2>&1; summary "$R/memcheck-fp16.log" "ERROR SUMMARY|test result" 2
 fi
 
 if step calibrate; then
@@ -50,7 +57,7 @@ fi
 if step "bench: causal 4k-128k by method"; then
     $B/sparselab bench --seq-len 4096,16384,65536,131072 --causal causal \
         --methods dense,block-sparse,vertical-slash-local,vertical-slash,a-shape,block-topk \
-        --tiles w4m2,w2m2,g2 --densities 0.2,0.05 --warmup 3 --iters 20 --mask-dir "$M/causal" \
+        --tiles w4m2,w2m2,g2,g2k --densities 0.2,0.05 --warmup 3 --iters 20 --mask-dir "$M/causal" \
         --out "$R/ours-causal.csv" > "$R/bench-causal.log" 2>&1; tail -3 "$R/bench-causal.log"
 fi
 if step "roofline against the measurement"; then
@@ -60,11 +67,18 @@ if step "roofline against the measurement"; then
         --out "$R/against-no-short.csv" > "$R/against-no-short.log" 2>&1; tail -2 "$R/against-no-short.log"
 fi
 if step "bench: non-causal 16k and 32k (SeerAttention's shape)"; then
-    $B/sparselab bench --seq-len 16384,32768 --causal full --methods dense,block-sparse --tiles w4m2,g1,g2 \
+    $B/sparselab bench --seq-len 16384,32768 --causal full --methods dense,block-sparse --tiles w4m2,g1,g2,g2k \
         --densities 0.5,0.2,0.1,0.05 --iters 20 --mask-dir "$M/full" \
         --out "$R/ours-full.csv" > "$R/bench-full.log" 2>&1; tail -2 "$R/bench-full.log"
-    $B/sparselab bench --seq-len 32768 --causal causal --methods dense,block-sparse --tiles w4m2,g2 --densities 0.1 \
+    $B/sparselab bench --seq-len 32768 --causal causal --methods dense,block-sparse --tiles w4m2,g2,g2k --densities 0.1 \
         --iters 20 --out "$R/ours-32k-causal.csv" > "$R/bench-32k.log" 2>&1; tail -2 "$R/bench-32k.log"
+fi
+
+if step "bench: fp16 beside bf16, dense and block-sparse"; then
+    $B/sparselab bench --seq-len 16384,65536 --causal both --methods dense,block-sparse --tiles w4m2,g2,g2k \
+        --densities 0.1 --dtypes bf16,fp16 --iters 20 --out "$R/ours-fp16.csv" > "$R/bench-fp16.log" 2>&1; tail -2 "$R/bench-fp16.log"
+    python3 scripts/peers/sdpa_bench.py --seq-len 16384,65536 --causal full,causal --dtypes bf16,fp16 --iters 20 \
+        --commit "$COMMIT" --out "$R/peers-sdpa-fp16.csv" > "$R/peers-sdpa-fp16.log" 2>&1; tail -4 "$R/peers-sdpa-fp16.log"
 fi
 
 if step "peers: SDPA"; then
@@ -77,11 +91,13 @@ if step "peers: MInference's Triton kernels on our masks"; then
     timeout 150 python3 scripts/peers/minference_bench.py --mask-dir "$M/causal" --minference-dir target/peers/minference \
         --iters 20 --commit "$COMMIT" --out "$R/peers-minference.csv" > "$R/peers-minference.log" 2>&1; tail -8 "$R/peers-minference.log"
 fi
-if step "peers: FlexAttention on our masks"; then
+if step "peers: FlexAttention on our causal masks"; then
     timeout 150 python3 scripts/peers/flex_masks.py --mask-dir "$M/causal" --iters 20 --commit "$COMMIT" \
-        --out "$R/peers-flex-causal.csv" > "$R/peers-flex.log" 2>&1
+        --out "$R/peers-flex-causal.csv" > "$R/peers-flex.log" 2>&1; tail -4 "$R/peers-flex.log"
+fi
+if step "peers: FlexAttention on our non-causal masks"; then
     timeout 90 python3 scripts/peers/flex_masks.py --mask-dir "$M/full" --iters 20 --commit "$COMMIT" \
-        --out "$R/peers-flex-full.csv" >> "$R/peers-flex.log" 2>&1; tail -6 "$R/peers-flex.log"
+        --out "$R/peers-flex-full.csv" > "$R/peers-flex-full.log" 2>&1; tail -4 "$R/peers-flex-full.log"
 fi
 
 if step "reproduce seerattention (measured)"; then

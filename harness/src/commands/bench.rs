@@ -20,8 +20,7 @@ use std::path::PathBuf;
 use crate::output::write_csv;
 use crate::provenance::Provenance;
 use methods::{measure, parse_bench_methods, Measured, Shape};
-use sparselab_kernels::cuda::attention::to_bf16_bits;
-use sparselab_kernels::cuda::{nvrtc_version, AttentionParams, Gpu, TileConfig};
+use sparselab_kernels::cuda::{nvrtc_version, AttentionParams, ElemType, Gpu, TileConfig};
 use sparselab_workloads::SeededRng;
 
 /// Arguments of `sparselab bench`.
@@ -39,12 +38,17 @@ pub struct BenchArgs {
     /// Head dimension, 64 or 128.
     #[arg(long, default_value_t = 128)]
     pub head_dim: usize,
+    /// Element types of Q, K, V and the output, comma-separated: `bf16`, `fp16` (fp32
+    /// accumulation in both).
+    #[arg(long, value_delimiter = ',', default_value = "bf16")]
+    pub dtypes: Vec<String>,
     /// Which masking to time: `full`, `causal` or `both`.
     #[arg(long, default_value = "both")]
     pub causal: String,
     /// Tile configurations of the dense kernel, comma-separated: w4m1 (4 warps x 16 rows),
     /// w8m1 (8 x 16), w4m2 (4 x 32), w2m2 (2 x 32), g1 / g2 (Hopper: one or two warpgroups
-    /// of 64 rows with wgmma), or `auto`: w4m1, w8m1, w4m2 and, on Hopper, g1 and g2.
+    /// of 64 rows with wgmma), g2k (g2 over 128-key tiles), or
+    /// `auto`: w4m1, w8m1, w4m2 and, on Hopper, the g tiles.
     #[arg(long, value_delimiter = ',', default_value = "auto")]
     pub tiles: Vec<String>,
     /// Block-sparse densities to time (random 128-token block masks), comma-separated; `none` for none.
@@ -87,6 +91,8 @@ pub struct BenchRow {
     pub kv_heads: usize,
     /// Head dimension.
     pub head_dim: usize,
+    /// Element type of Q, K, V and the output (`bf16` or `fp16`).
+    pub dtype: String,
     /// Causal masking.
     pub causal: bool,
     /// Fraction of the (causal) key tiles computed.
@@ -126,19 +132,19 @@ fn percentile(sorted: &[f32], p: f64) -> f64 {
     sorted[i] as f64
 }
 
-/// Random bf16 bit patterns of values uniform in [-2, 2) (never zeros: timing on zeros is optimistic).
-fn random_bf16(rng: &mut SeededRng, n: usize) -> Vec<u16> {
+/// Random bit patterns of `elem` of values uniform in [-2, 2) (never zeros: timing on zeros is optimistic).
+fn random_elems(rng: &mut SeededRng, elem: ElemType, n: usize) -> Vec<u16> {
     let mut out = Vec::with_capacity(n);
     while out.len() < n {
         let r = rng.next_u64();
         for i in 0..4 {
             if out.len() < n {
                 let u = ((r >> (16 * i)) & 0xffff) as f32 / 65536.0;
-                out.push(4.0 * u - 2.0);
+                out.push(elem.bits_of(4.0 * u - 2.0));
             }
         }
     }
-    to_bf16_bits(&out)
+    out
 }
 
 /// One CSV row from a measurement.
@@ -161,6 +167,7 @@ fn row(m: Measured, p: &AttentionParams, prov: &Provenance, sms: usize, clocks: 
         heads: p.heads,
         kv_heads: p.kv_heads,
         head_dim: p.head_dim,
+        dtype: p.elem.name().to_string(),
         causal: p.causal,
         density: m.density,
         index_ms,
@@ -207,6 +214,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 TileConfig::W4M2,
                 TileConfig::G1,
                 TileConfig::G2,
+                TileConfig::G2K,
             ]);
         } else {
             tiles.push(
@@ -225,6 +233,14 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             })
             .collect::<Result<_>>()?,
     };
+    let elems: Vec<ElemType> = args
+        .dtypes
+        .iter()
+        .map(|d| ElemType::parse(d).with_context(|| format!("--dtypes {d}: expected {}", ElemType::LABELS)))
+        .collect::<Result<_>>()?;
+    if elems.is_empty() {
+        bail!("--dtypes is empty; expected {}", ElemType::LABELS);
+    }
     let methods = parse_bench_methods(&args.methods)?;
     let gpu = Gpu::new(0).context("sparselab bench needs a CUDA GPU")?;
     if auto_tiles && !TileConfig::G1.runs_on(&gpu.arch()) {
@@ -251,10 +267,10 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let kv_heads = args.kv_heads.unwrap_or(args.heads);
     let mut rng = SeededRng::new(0, 99);
     let mut rows = Vec::new();
-    for &l in &args.seq_len {
-        let q = random_bf16(&mut rng, args.heads * l * args.head_dim);
-        let k = random_bf16(&mut rng, kv_heads * l * args.head_dim);
-        let v = random_bf16(&mut rng, kv_heads * l * args.head_dim);
+    for (&l, &elem) in args.seq_len.iter().flat_map(|l| elems.iter().map(move |e| (l, e))) {
+        let q = random_elems(&mut rng, elem, args.heads * l * args.head_dim);
+        let k = random_elems(&mut rng, elem, kv_heads * l * args.head_dim);
+        let v = random_elems(&mut rng, elem, kv_heads * l * args.head_dim);
         for &causal in &causal_modes {
             let params = AttentionParams {
                 heads: args.heads,
@@ -263,6 +279,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 head_dim: args.head_dim,
                 causal,
                 tile: TileConfig::W4M2,
+                elem,
             };
             let shape = Shape {
                 gpu: &gpu,
@@ -280,8 +297,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 for m in measure(method, &shape, &tiles, &densities, &mut rng, &mut masks)? {
                     let r = row(m, &params, &prov, gpu.sms(), &clocks);
                     println!(
-                        "{:<14} {:<32} L={:<6} causal={:<5} density={:.3} index {:.3} ms, kernel median {:.3} ms (p10 {:.3}, p90 {:.3}) {:.1} TFLOP/s actual, {:.1} dense-equiv",
-                        r.method, r.params, l, causal, r.density, r.index_ms, r.kernel_ms, r.p10_ms, r.p90_ms, r.tflops_actual, r.tflops_dense_equiv
+                        "{:<14} {:<32} {} L={:<6} causal={:<5} density={:.3} index {:.3} ms, kernel median {:.3} ms (p10 {:.3}, p90 {:.3}) {:.1} TFLOP/s actual, {:.1} dense-equiv",
+                        r.method, r.params, r.dtype, l, causal, r.density, r.index_ms, r.kernel_ms, r.p10_ms, r.p90_ms, r.tflops_actual, r.tflops_dense_equiv
                     );
                     rows.push(r);
                 }

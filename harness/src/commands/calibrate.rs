@@ -123,11 +123,12 @@ pub struct FitReport {
 
 /// The tile configurations calibrated, with their kernel model names (the wgmma tiles only on
 /// a GPU that runs them, see [`calibrated_tiles`]).
-pub const CALIBRATED_TILES: [(&str, sparselab_kernels::cuda::TileConfig); 4] = [
+pub const CALIBRATED_TILES: [(&str, sparselab_kernels::cuda::TileConfig); 5] = [
     ("sparselab", sparselab_kernels::cuda::TileConfig::W4M2),
     ("sparselab-w4m1", sparselab_kernels::cuda::TileConfig::W4),
     ("sparselab-g1", sparselab_kernels::cuda::TileConfig::G1),
     ("sparselab-g2", sparselab_kernels::cuda::TileConfig::G2),
+    ("sparselab-g2k", sparselab_kernels::cuda::TileConfig::G2K),
 ];
 
 /// The entries of [`CALIBRATED_TILES`] that run on a GPU compiled for `arch`.
@@ -451,8 +452,7 @@ mod gpu {
     use anyhow::{anyhow, bail, Context, Result};
     use cudarc::cublas::{result as blas, sys as blas_sys, CudaBlas};
     use cudarc::driver::{sys, DevicePtr, DevicePtrMut};
-    use sparselab_kernels::cuda::attention::to_bf16_bits;
-    use sparselab_kernels::cuda::{AttentionParams, AttentionRun, Gpu, TileConfig};
+    use sparselab_kernels::cuda::{AttentionParams, AttentionRun, ElemType, Gpu, TileConfig};
     use sparselab_simulators::roofline::AttentionShape;
     use sparselab_workloads::SeededRng;
 
@@ -480,8 +480,9 @@ mod gpu {
     }
 
     fn random_bf16(rng: &mut SeededRng, n: usize) -> Vec<u16> {
-        let values: Vec<f32> = (0..n).map(|_| (rng.uniform() * 2.0 - 1.0) as f32).collect();
-        to_bf16_bits(&values)
+        (0..n)
+            .map(|_| ElemType::Bf16.bits_of((rng.uniform() * 2.0 - 1.0) as f32))
+            .collect()
     }
 
     /// Median seconds of one `n x n x n` bf16 GEMM through cuBLAS.
@@ -581,6 +582,7 @@ mod gpu {
                 head_dim: d,
                 causal,
                 tile,
+                elem: ElemType::Bf16,
             };
             let mut run = AttentionRun::new(gpu, params, &q, &k, &v, None)?;
             median_s(&run.time_ms(warmup, iters)?)

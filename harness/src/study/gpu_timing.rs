@@ -8,10 +8,9 @@
 //! projections that wrote them.
 
 use anyhow::{bail, Result};
-use sparselab_kernels::cuda::attention::to_bf16_bits;
 use sparselab_kernels::cuda::streaming::streaming_run;
 use sparselab_kernels::cuda::vertical_slash::vs_run;
-use sparselab_kernels::cuda::{AttentionParams, AttentionRun, Gpu, TileConfig};
+use sparselab_kernels::cuda::{AttentionParams, AttentionRun, ElemType, Gpu, TileConfig};
 use sparselab_kernels::mask::{Mask, MaskFormat};
 use sparselab_workloads::Workload;
 
@@ -66,9 +65,9 @@ impl GpuTimer {
             self.inputs = Some(Bf16Inputs {
                 workload: workload.name.clone(),
                 seq_len: workload.seq_len(),
-                q: to_bf16_bits(workload.q().data()),
-                k: to_bf16_bits(workload.k().data()),
-                v: to_bf16_bits(workload.v().data()),
+                q: ElemType::Bf16.to_bits("q", workload.q().data())?,
+                k: ElemType::Bf16.to_bits("k", workload.k().data())?,
+                v: ElemType::Bf16.to_bits("v", workload.v().data())?,
             });
         }
         let Some(Bf16Inputs { q, k, v, .. }) = self.inputs.as_ref() else {
@@ -83,6 +82,7 @@ impl GpuTimer {
             causal: mask.causal(),
             // The fastest tiles of the GPU: wgmma on Hopper, mma.sync elsewhere.
             tile: TileConfig::best_for_rows(128, &arch).unwrap_or(TileConfig::W4M2),
+            elem: ElemType::Bf16,
         };
         let mut run = match mask {
             Mask::Dense(_) => AttentionRun::new(&self.gpu, params, q, k, v, None)?,

@@ -3,22 +3,20 @@
 //! GPU) and the only code that launches them.
 
 use super::device::{driver_err, Gpu};
+use super::elem::ElemType;
 use super::sources::{KernelSource, ATTENTION};
 use crate::error::{KernelError, Result};
 use crate::mask::{BlockSparseMask, KeyPlan, Mask, MaskFormat, REFERENCE_TILE};
 use crate::reference::AttentionOutput;
 use cudarc::driver::{sys, CudaFunction, CudaSlice, LaunchArgs, LaunchConfig, PushKernelArg};
-use half::bf16;
 use sparselab_workloads::{HeadTensor, Workload};
-
-/// Keys per tile of every attention kernel.
-pub const KEY_TILE: usize = 64;
 
 /// How a block's query rows are split. The mma.sync tiles (every GPU): `warps`
 /// warps, each owning `slabs` slabs of 16 rows (a block covers `16 * slabs * warps`
 /// rows); two slabs per warp reuse each K/V fragment read from shared memory twice,
 /// at the cost of registers. The wgmma tiles (Hopper, sm_90a only): `warps / 4`
-/// warpgroups of 64 rows sharing a ring of K/V tiles (`kernels/cuda/attention_wgmma.cuh`).
+/// warpgroups of 64 rows sharing a ring of `stages` K/V tiles of `key_tile` keys
+/// (`kernels/cuda/attention_wgmma.cuh`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TileConfig {
     /// Warps per block.
@@ -27,6 +25,10 @@ pub struct TileConfig {
     pub slabs: usize,
     /// Warpgroup matrix products (wgmma, sm_90a) instead of mma.sync.
     pub wgmma: bool,
+    /// Keys per K/V tile: 64, or 128 (wgmma tiles of the dense and block-sparse kernels).
+    pub key_tile: usize,
+    /// K/V tiles resident in shared memory at once.
+    pub stages: usize,
 }
 
 impl TileConfig {
@@ -39,28 +41,45 @@ impl TileConfig {
     /// 64-row blocks, 2 warps of 32 rows: the K/V fragment reuse of W4M2 at the
     /// 64-row granularity of MInference's formats.
     pub const W2M2: Self = Self::sync(2, 2);
-    /// Hopper: 64-row blocks, one warpgroup (wgmma), two K/V stages, two blocks per SM.
-    pub const G1: Self = Self {
-        warps: 4,
-        slabs: 1,
-        wgmma: true,
-    };
-    /// Hopper: 128-row blocks, two warpgroups (wgmma) sharing three K/V stages.
-    pub const G2: Self = Self {
-        warps: 8,
-        slabs: 1,
-        wgmma: true,
-    };
+    /// Hopper: 64-row blocks, one warpgroup (wgmma), two stages of 64 keys, two blocks per SM.
+    pub const G1: Self = Self::wg(4, 64, 2);
+    /// Hopper: 128-row blocks, two warpgroups (wgmma) sharing three stages of 64 keys.
+    pub const G2: Self = Self::wg(8, 64, 3);
+    /// Hopper: 128-row blocks, two warpgroups over two stages of 128-key tiles (half the
+    /// barriers and softmax passes per key of G2); dense and block-sparse (block 128) only.
+    /// On the H100 at 16k tokens 10% faster than G2 dense, 15% at block-sparse 5-50%
+    /// (results/h100-fp16-g2k-2026-11-23; a third stage gained under 1% and was dropped).
+    pub const G2K: Self = Self::wg(8, 128, 2);
     /// Every configuration compiled in `attention.cu`.
-    pub const ALL: [Self; 6] = [Self::W4, Self::W8, Self::W4M2, Self::W2M2, Self::G1, Self::G2];
+    pub const ALL: [Self; 7] = [
+        Self::W4,
+        Self::W8,
+        Self::W4M2,
+        Self::W2M2,
+        Self::G1,
+        Self::G2,
+        Self::G2K,
+    ];
     /// The labels of [`Self::ALL`], for messages.
-    pub const LABELS: &'static str = "w4m1, w8m1, w4m2, w2m2, g1 or g2 (g1/g2: Hopper only)";
+    pub const LABELS: &'static str = "w4m1, w8m1, w4m2, w2m2, g1, g2 or g2k (g1/g2/g2k: Hopper only)";
 
     const fn sync(warps: usize, slabs: usize) -> Self {
         Self {
             warps,
             slabs,
             wgmma: false,
+            key_tile: 64,
+            stages: 1,
+        }
+    }
+
+    const fn wg(warps: usize, key_tile: usize, stages: usize) -> Self {
+        Self {
+            warps,
+            slabs: 1,
+            wgmma: true,
+            key_tile,
+            stages,
         }
     }
 
@@ -68,18 +87,19 @@ impl TileConfig {
     pub fn rows(&self) -> usize {
         16 * self.slabs * self.warps
     }
-    /// Short label, e.g. `w4m2` or `g2`.
+    /// Short label, e.g. `w4m2`, `g2` or `g2k` (128-key tiles).
     pub fn label(&self) -> String {
         if self.wgmma {
-            format!("g{}", self.warps / 4)
+            self.kernel_tag()
         } else {
             format!("w{}m{}", self.warps, self.slabs)
         }
     }
-    /// The tile's part of exported kernel names, e.g. `w4_m2` or `g2`.
+    /// The tile's part of exported kernel names, e.g. `w4_m2`, `g2` or `g2k`.
     pub fn kernel_tag(&self) -> String {
         if self.wgmma {
-            format!("g{}", self.warps / 4)
+            let keys = if self.key_tile == 128 { "k" } else { "" };
+            format!("g{}{keys}", self.warps / 4)
         } else {
             format!("w{}_m{}", self.warps, self.slabs)
         }
@@ -90,16 +110,12 @@ impl TileConfig {
     }
     /// K/V tiles resident in shared memory at once.
     pub fn kv_stages(&self) -> usize {
-        match (self.wgmma, self.warps) {
-            (false, _) => 1,
-            (true, 4) => 2,
-            (true, _) => 3,
-        }
+        self.stages
     }
-    /// Dynamic shared memory of one block: the Q tile and `kv_stages` K and V tiles of
-    /// [`KEY_TILE`] keys, bf16; the wgmma tiles add 1 KB to align tiles to 1024 bytes.
+    /// Dynamic shared memory of one block: the Q tile and `stages` K and V tiles of
+    /// `key_tile` keys, 2 bytes an element; the wgmma tiles add 1 KB to align tiles to 1024 bytes.
     pub fn shared_bytes(&self, head_dim: usize) -> u32 {
-        let tiles = (self.rows() + 2 * self.kv_stages() * KEY_TILE) * head_dim * 2;
+        let tiles = (self.rows() + 2 * self.stages * self.key_tile) * head_dim * 2;
         (tiles + if self.wgmma { 1024 } else { 0 }) as u32
     }
     /// Whether the tile runs on a GPU compiled for `arch` (e.g. `sm_90a`): the wgmma
@@ -115,16 +131,24 @@ impl TileConfig {
             _ => None,
         }
     }
-    /// The fastest configuration for `rows`-row blocks on a GPU compiled for `arch`:
-    /// the wgmma tiles on Hopper, else [`Self::for_rows`].
+    /// The fastest configuration of the dense and block-sparse kernels for `rows`-row
+    /// blocks on a GPU compiled for `arch`: on Hopper the wgmma tiles (G1 for 64 rows, G2K
+    /// for 128), else [`Self::for_rows`]. The vertical-slash and streaming launchers map it
+    /// to their 64-key family ([`Self::G1`] / [`Self::G2`]).
     pub fn best_for_rows(rows: usize, arch: &str) -> Option<Self> {
-        Self::G1
-            .like_for_rows(rows)
-            .filter(|t| t.runs_on(arch))
-            .or_else(|| Self::for_rows(rows))
+        let wgmma = match rows {
+            64 => Some(Self::G1),
+            128 => Some(Self::G2K),
+            _ => None,
+        };
+        wgmma.filter(|t| t.runs_on(arch)).or_else(|| Self::for_rows(rows))
     }
-    /// The same family (wgmma or mma.sync) as `self` for `rows`-row blocks.
+    /// The same family (wgmma or mma.sync) as `self` for `rows`-row blocks (`self` when
+    /// its rows are `rows`).
     pub fn like_for_rows(&self, rows: usize) -> Option<Self> {
+        if self.rows() == rows {
+            return Some(*self);
+        }
         match (self.wgmma, rows) {
             (true, 64) => Some(Self::G1),
             (true, 128) => Some(Self::G2),
@@ -149,6 +173,8 @@ pub struct AttentionParams {
     pub causal: bool,
     /// Warps and rows per warp of a block (one of [`TileConfig::ALL`]).
     pub tile: TileConfig,
+    /// Element type of Q, K, V and the output (bf16 or fp16; fp32 accumulation either way).
+    pub elem: ElemType,
 }
 
 /// Which keys the kernel visits.
@@ -274,11 +300,6 @@ pub fn plan_launch(p: &AttentionParams, layout: SparseLayout) -> Result<LaunchPl
     })
 }
 
-/// `f32` values to bf16 bit patterns (round to nearest even).
-pub fn to_bf16_bits(x: &[f32]) -> Vec<u16> {
-    x.iter().map(|&v| bf16::from_f32(v).to_bits()).collect()
-}
-
 /// The CSR form of a block mask: offsets `[heads * query blocks + 1]` and key blocks.
 pub fn block_csr(mask: &BlockSparseMask) -> (Vec<u32>, Vec<u32>) {
     let nb = mask.num_blocks();
@@ -351,8 +372,8 @@ pub struct AttentionRun<'g> {
 }
 
 impl<'g> AttentionRun<'g> {
-    /// Uploads bf16 Q/K/V (bit patterns, shapes as in [`AttentionParams`]) and, for a
-    /// block-sparse run, the mask in CSR form.
+    /// Uploads Q/K/V (bit patterns of `params.elem`, shapes as in [`AttentionParams`])
+    /// and, for a block-sparse run, the mask in CSR form.
     pub fn new(
         gpu: &'g Gpu,
         params: AttentionParams,
@@ -388,7 +409,8 @@ impl<'g> AttentionRun<'g> {
         Self::with_plan(gpu, params, plan, &ATTENTION, q, k, v, args)
     }
 
-    /// Uploads bf16 Q/K/V for the kernel `plan.kernel` of `source`, which takes
+    /// Uploads Q/K/V (bit patterns of `params.elem`) for the kernel `plan.kernel` of
+    /// `source` (compiled for `params.elem`), which takes
     /// `mask_args` between `LSE` and `L` (none for dense). The other launchers
     /// (vertical-slash, streaming) build their plan and arguments and call this.
     #[allow(clippy::too_many_arguments)]
@@ -425,7 +447,7 @@ impl<'g> AttentionRun<'g> {
                 });
             }
         }
-        let func = gpu.function(source, &plan.kernel)?;
+        let func = gpu.function(&source.with_elem(params.elem), &plan.kernel)?;
         func.set_attribute(
             sys::CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
             plan.shared_bytes as i32,
@@ -465,9 +487,9 @@ impl<'g> AttentionRun<'g> {
     /// Fills the outputs with NaN so a test sees any element the kernel did not write.
     pub fn poison_outputs(&mut self) -> Result<()> {
         let s = self.gpu.stream();
-        let nan_bf16 = vec![0x7fc0u16; self.o.len()];
+        let nan_elem = vec![self.params.elem.nan_bits(); self.o.len()];
         let nan_f32 = vec![f32::NAN; self.lse.len()];
-        s.memcpy_htod(&nan_bf16, &mut self.o)
+        s.memcpy_htod(&nan_elem, &mut self.o)
             .map_err(driver_err("cuMemcpyHtoD"))?;
         s.memcpy_htod(&nan_f32, &mut self.lse)
             .map_err(driver_err("cuMemcpyHtoD"))?;
@@ -530,7 +552,8 @@ impl<'g> AttentionRun<'g> {
         s.synchronize().map_err(driver_err("cuStreamSynchronize"))?;
         let o = s.clone_dtoh(&self.o).map_err(driver_err("cuMemcpyDtoH"))?;
         let lse = s.clone_dtoh(&self.lse).map_err(driver_err("cuMemcpyDtoH"))?;
-        Ok((o.into_iter().map(|b| bf16::from_bits(b).to_f32()).collect(), lse))
+        let elem = self.params.elem;
+        Ok((o.into_iter().map(|b| elem.to_f32(b)).collect(), lse))
     }
 }
 
@@ -573,14 +596,20 @@ fn kept_counts(mask: &Mask, heads: usize, l: usize) -> Vec<u32> {
     kept
 }
 
-/// Runs attention of `w` under `mask` on `gpu` with bf16 inputs and fp32
-/// accumulation; returns the CPU reference's output type. Dense, block-sparse,
+/// Runs attention of `w` under `mask` on `gpu` with inputs of type `elem` (bf16 or
+/// fp16) and fp32 accumulation; returns the CPU reference's output type. Dense, block-sparse,
 /// vertical-slash and streaming masks have kernels; other formats are an error.
 /// `tile` picks the dense and streaming kernels' block; for a block mask it is used
 /// when its rows equal the mask's block, else [`TileConfig::like_for_rows`] decides;
 /// vertical-slash always runs 64-row blocks (the format's): w2m2 when asked, g1 for a
 /// wgmma tile, else w4m1.
-pub fn gpu_attention(gpu: &Gpu, w: &Workload, mask: &Mask, tile: TileConfig) -> Result<AttentionOutput> {
+pub fn gpu_attention(
+    gpu: &Gpu,
+    w: &Workload,
+    mask: &Mask,
+    tile: TileConfig,
+    elem: ElemType,
+) -> Result<AttentionOutput> {
     mask.check_fits(w.heads(), w.seq_len(), mask.causal())?;
     let params = AttentionParams {
         heads: w.heads(),
@@ -589,11 +618,12 @@ pub fn gpu_attention(gpu: &Gpu, w: &Workload, mask: &Mask, tile: TileConfig) -> 
         head_dim: w.head_dim(),
         causal: mask.causal(),
         tile,
+        elem,
     };
     let (q, k, v) = (
-        to_bf16_bits(w.q().data()),
-        to_bf16_bits(w.k().data()),
-        to_bf16_bits(w.v().data()),
+        elem.to_bits("q", w.q().data())?,
+        elem.to_bits("k", w.k().data())?,
+        elem.to_bits("v", w.v().data())?,
     );
     let mut run = match mask {
         Mask::Dense(_) => AttentionRun::new(gpu, params, &q, &k, &v, None)?,
@@ -650,6 +680,7 @@ mod tests {
             head_dim: 128,
             causal: true,
             tile: TileConfig::W8,
+            elem: ElemType::Bf16,
         }
     }
 
@@ -694,6 +725,8 @@ mod tests {
                 warps: 2,
                 slabs: 1,
                 wgmma: false,
+                key_tile: 64,
+                stages: 1,
             },
             ..params()
         };
@@ -728,6 +761,17 @@ mod tests {
         assert_eq!(TileConfig::best_for_rows(64, "sm_90a"), Some(TileConfig::G1));
         assert_eq!(TileConfig::best_for_rows(128, "sm_86"), Some(TileConfig::W4M2));
         assert_eq!(TileConfig::G1.like_for_rows(128), Some(TileConfig::G2));
+        // 128-key tiles: Q (128 rows) + 2 stages of K and V (128 keys), + 1 KB.
+        let p = AttentionParams {
+            tile: TileConfig::G2K,
+            ..params()
+        };
+        let plan = plan_launch(&p, SparseLayout::Block { block: 128 }).unwrap();
+        assert_eq!(plan.kernel, "attn_fwd_bsr_d128_g2k_causal");
+        assert_eq!(plan.shared_bytes, (128 + 4 * 128) * 256 + 1024);
+        assert_eq!(TileConfig::G2K.label(), "g2k");
+        assert_eq!(TileConfig::G2K.like_for_rows(64), Some(TileConfig::G1));
+        assert_eq!(TileConfig::best_for_rows(128, "sm_90a"), Some(TileConfig::G2K));
     }
 
     #[test]

@@ -60,10 +60,12 @@ pub fn nvrtc_version() -> Result<(i32, i32)> {
     Ok((major, minor))
 }
 
-/// The options for `arch` (e.g. `sm_90a`): `--gpu-architecture=<arch>` then [`BASE_OPTIONS`].
-pub fn options_for(arch: &str) -> Vec<String> {
+/// The options of `source` for `arch` (e.g. `sm_90a`): `--gpu-architecture=<arch>`,
+/// [`BASE_OPTIONS`], then the source's defines (its element type).
+pub fn options_for(source: &KernelSource, arch: &str) -> Vec<String> {
     let mut opts = vec![format!("--gpu-architecture={arch}")];
     opts.extend(BASE_OPTIONS.iter().map(|s| s.to_string()));
+    opts.extend(source.defines());
     opts
 }
 
@@ -126,7 +128,7 @@ fn program_log(prog: &Program) -> Result<Vec<String>> {
 /// gives [`KernelError::Compile`] with the options and the log line by line.
 pub fn compile_cubin(source: &KernelSource, arch: &str) -> Result<Compiled> {
     nvrtc_available()?;
-    let options = options_for(arch);
+    let options = options_for(source, arch);
     let text = cstring("kernel source", &source.expanded())?;
     let name = cstring("kernel name", source.name)?;
     let c_opts = options
@@ -199,12 +201,13 @@ pub fn cache_dir() -> PathBuf {
 
 /// The cache file of `source` compiled for `arch` under `dir`.
 pub fn cache_path(dir: &Path, source: &KernelSource, arch: &str) -> PathBuf {
-    let options = options_for(arch);
+    let options = options_for(source, arch);
     let expanded = source.expanded();
     let mut parts = vec![expanded.as_str(), arch];
     parts.extend(options.iter().map(String::as_str));
     let stem = source.name.trim_end_matches(".cu");
-    dir.join(format!("{stem}-{arch}-{:016x}.cubin", fnv1a(&parts)))
+    let elem = source.elem.name();
+    dir.join(format!("{stem}-{elem}-{arch}-{:016x}.cubin", fnv1a(&parts)))
 }
 
 /// The CUBIN of `source` for `arch`, from the cache when present, else compiled and
@@ -231,6 +234,7 @@ pub fn cached_cubin(source: &KernelSource, arch: &str) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cuda::elem::ElemType;
     use crate::cuda::sources::ATTENTION;
 
     #[test]
@@ -240,7 +244,10 @@ mod tests {
         let b = cache_path(d, &ATTENTION, "sm_80");
         assert_ne!(a, b);
         assert_eq!(a, cache_path(d, &ATTENTION, "sm_90a"));
-        assert!(a.to_string_lossy().contains("attention-sm_90a-"));
+        assert!(a.to_string_lossy().contains("attention-bf16-sm_90a-"));
+        let f = cache_path(d, &ATTENTION.with_elem(ElemType::F16), "sm_90a");
+        assert_ne!(a, f);
+        assert!(f.to_string_lossy().contains("attention-fp16-sm_90a-"));
     }
 
     #[test]
@@ -250,8 +257,11 @@ mod tests {
 
     #[test]
     fn options_start_with_the_arch() {
-        let o = options_for("sm_90a");
+        let o = options_for(&ATTENTION, "sm_90a");
         assert_eq!(o[0], "--gpu-architecture=sm_90a");
         assert!(o.iter().any(|s| s == "-Xptxas=-v"));
+        assert!(!o.iter().any(|s| s.starts_with("-D")));
+        let o = options_for(&ATTENTION.with_elem(ElemType::F16), "sm_90a");
+        assert_eq!(o.last().map(String::as_str), Some("-DSL_F16"));
     }
 }

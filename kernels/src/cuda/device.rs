@@ -1,6 +1,7 @@
 //! [`Gpu`]: one CUDA device, its stream, and the kernel modules loaded on it.
 
 use super::compile::{cached_cubin, nvrtc_available};
+use super::elem::ElemType;
 use super::sources::KernelSource;
 use crate::error::{KernelError, Result};
 use cudarc::driver::{sys, CudaContext, CudaFunction, CudaModule, CudaStream, DriverError};
@@ -25,7 +26,7 @@ pub struct Gpu {
     compute_capability: (i32, i32),
     sms: usize,
     driver_version: i32,
-    modules: Mutex<HashMap<&'static str, Arc<CudaModule>>>,
+    modules: Mutex<HashMap<(&'static str, ElemType), Arc<CudaModule>>>,
 }
 
 impl std::fmt::Debug for Gpu {
@@ -120,13 +121,14 @@ impl Gpu {
         &self.stream
     }
 
-    /// The module of `source`, compiled (or read from the cache) and loaded once per handle.
+    /// The module of `source` (for its element type), compiled (or read from the cache)
+    /// and loaded once per handle.
     pub fn module(&self, source: &KernelSource) -> Result<Arc<CudaModule>> {
         let mut modules = self.modules.lock().map_err(|_| KernelError::Cuda {
             call: "module cache".to_string(),
             detail: "a previous load panicked".to_string(),
         })?;
-        if let Some(m) = modules.get(source.name) {
+        if let Some(m) = modules.get(&(source.name, source.elem)) {
             return Ok(m.clone());
         }
         let cubin = cached_cubin(source, &self.arch())?;
@@ -134,7 +136,7 @@ impl Gpu {
             .ctx
             .load_module(Ptx::from_binary(cubin))
             .map_err(driver_err("cuModuleLoadData"))?;
-        modules.insert(source.name, module.clone());
+        modules.insert((source.name, source.elem), module.clone());
         Ok(module)
     }
 

@@ -98,7 +98,7 @@ pub struct VsIndexBuilder<'g> {
 }
 
 impl<'g> VsIndexBuilder<'g> {
-    /// Uploads bf16 Q `[heads, L, D]` and K `[kv_heads, L, D]` (shape from `p`;
+    /// Uploads Q `[heads, L, D]` and K `[kv_heads, L, D]` (shape from `p`;
     /// causal only) and allocates for `n_vert` columns and `n_slash` diagonals per
     /// head (the method's effective budgets, each at most L).
     pub fn new(gpu: &'g Gpu, p: &AttentionParams, q: &[u16], k: &[u16], n_vert: usize, n_slash: usize) -> Result<Self> {
@@ -135,7 +135,7 @@ impl<'g> VsIndexBuilder<'g> {
             col_count: alloc(gpu, h * nrb)?,
             cols: alloc(gpu, col_cap[h * nrb] as usize)?,
         };
-        let f = |name: &str| gpu.function(&INDEX, name);
+        let f = |name: &str| gpu.function(&INDEX.with_elem(p.elem), name);
         Ok(Self {
             gpu,
             heads: h,
@@ -335,7 +335,7 @@ impl<'g> BlockTopKBuilder<'g> {
             blocks: alloc(gpu, total)?,
             kblock: block as i32,
         };
-        let f = |name: &str| gpu.function(&INDEX, name);
+        let f = |name: &str| gpu.function(&INDEX.with_elem(p.elem), name);
         Ok(Self {
             gpu,
             heads: h,

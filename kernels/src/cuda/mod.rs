@@ -4,6 +4,7 @@
 //!
 //! Three levels, like cudarc itself:
 //! - [`compile`]: NVRTC to a CUBIN, the on-disk cache, resource reports;
+//! - [`elem`]: [`ElemType`], bf16 or fp16 inputs (a module per type);
 //! - [`device`]: [`Gpu`], the device handle (checks that the driver library is
 //!   present before the first call, so a machine without CUDA gets an error, not a panic);
 //! - [`attention`]: parameter checks, the launch configuration (a pure function) and
@@ -17,6 +18,7 @@
 pub mod attention;
 pub mod compile;
 pub mod device;
+pub mod elem;
 pub mod index;
 pub mod sources;
 pub mod streaming;
@@ -28,5 +30,6 @@ pub use attention::{
 };
 pub use compile::{compile_cubin, nvrtc_available, nvrtc_version, Compiled};
 pub use device::Gpu;
+pub use elem::ElemType;
 pub use index::{BlockTopKBuilder, VsIndexBuilder};
 pub use sources::{KernelSource, SOURCES};

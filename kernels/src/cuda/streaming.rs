@@ -93,6 +93,7 @@ pub fn streaming_run<'g>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cuda::ElemType;
 
     fn params(tile: TileConfig) -> AttentionParams {
         AttentionParams {
@@ -102,6 +103,7 @@ mod tests {
             head_dim: 64,
             causal: true,
             tile,
+            elem: ElemType::Bf16,
         }
     }
 

@@ -213,6 +213,7 @@ pub fn vs_run<'g>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cuda::ElemType;
 
     fn params() -> AttentionParams {
         AttentionParams {
@@ -222,6 +223,7 @@ mod tests {
             head_dim: 128,
             causal: true,
             tile: TileConfig::W4M2,
+            elem: ElemType::Bf16,
         }
     }
 

@@ -43,7 +43,7 @@ pub struct KernelSpec {
 }
 
 /// The kernels the model knows.
-pub const KERNELS: [KernelSpec; 9] = [
+pub const KERNELS: [KernelSpec; 10] = [
     KernelSpec {
         name: "fa2",
         summary: "FlashAttention-2 (PyTorch SDPA flash): 128x64 tiles, 4 warps, 2 blocks/SM",
@@ -110,6 +110,15 @@ pub const KERNELS: [KernelSpec; 9] = [
         tile: TileShape { q: 128, k: 64 },
         max_blocks_per_sm: 1,
         block_overhead_tiles: 2.5,
+        launch_order: LaunchOrder::HeadByHead,
+    },
+    KernelSpec {
+        name: "sparselab-g2k",
+        summary:
+            "sparselab's Hopper wgmma kernels with g2k tiles (128x128, two warpgroups, 1 block/SM): dense, block 128",
+        tile: TileShape { q: 128, k: 128 },
+        max_blocks_per_sm: 1,
+        block_overhead_tiles: 1.25,
         launch_order: LaunchOrder::HeadByHead,
     },
     KernelSpec {

@@ -99,7 +99,8 @@ impl BenchMethod {
 }
 
 /// The tiles timed for formats with `rows`-row query blocks on a GPU compiled for
-/// `arch`: the mma.sync tiles, and the wgmma tile of that height on Hopper.
+/// `arch`: the mma.sync tiles, and the wgmma tiles of that height on Hopper (for 128
+/// rows, 64- and 128-key tiles: the block-sparse kernels take both).
 pub fn tiles_for_rows(rows: usize, arch: &str) -> Vec<TileConfig> {
     let sync: &[TileConfig] = if rows == 64 {
         &[TileConfig::W4, TileConfig::W2M2]
@@ -107,7 +108,11 @@ pub fn tiles_for_rows(rows: usize, arch: &str) -> Vec<TileConfig> {
         &[TileConfig::W4M2]
     };
     let mut tiles = sync.to_vec();
-    tiles.extend(TileConfig::G1.like_for_rows(rows).filter(|t| t.runs_on(arch)));
+    tiles.extend(
+        TileConfig::ALL
+            .into_iter()
+            .filter(|t| t.wgmma && t.rows() == rows && t.runs_on(arch)),
+    );
     tiles
 }
 
@@ -131,7 +136,7 @@ pub struct Shape<'a> {
     pub gpu: &'a Gpu,
     /// Heads, kv heads, tokens, head dim, causal (the tile is set per method).
     pub params: AttentionParams,
-    /// bf16 Q, K, V bit patterns.
+    /// Q, K, V bit patterns of `params.elem`.
     pub q: &'a [u16],
     /// K.
     pub k: &'a [u16],

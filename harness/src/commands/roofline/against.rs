@@ -118,16 +118,17 @@ pub fn kernel_of_tile(tile: &str) -> Result<KernelSpec> {
         "w2m2" => "sparselab-w2m2",
         "g1" => "sparselab-g1",
         "g2" => "sparselab-g2",
-        other => bail!("bench tile `{other}`: expected w4m1, w8m1, w4m2, w2m2, g1 or g2"),
+        "g2k" => "sparselab-g2k",
+        other => bail!("bench tile `{other}`: expected w4m1, w8m1, w4m2, w2m2, g1, g2 or g2k"),
     };
     Ok(KernelSpec::by_name(name)?)
 }
 
 /// Random block masks: `max(1, round(density x visible))` blocks of `block` keys per query block,
-/// run as `tile_q x 64` tiles (the kernel's key tile).
-fn random_blocks(shape: AttentionShape, block: u64, density: f64) -> AttentionWork {
+/// run as `block x key_tile` tiles (the kernel's key tile: 64, or 128 for g2k).
+fn random_blocks(shape: AttentionShape, block: u64, key_tile: u64, density: f64) -> AttentionWork {
     let nb = shape.seq_len.div_ceil(block);
-    let per_block = block.div_ceil(64);
+    let per_block = block.div_ceil(key_tile);
     let blocks = (0..nb)
         .map(|qb| {
             let visible = if shape.causal { qb + 1 } else { nb };
@@ -140,7 +141,7 @@ fn random_blocks(shape: AttentionShape, block: u64, density: f64) -> AttentionWo
         .collect();
     AttentionWork {
         shape,
-        tile: TileShape { q: block, k: 64 },
+        tile: TileShape { q: block, k: key_tile },
         blocks,
         estimation: Default::default(),
     }
@@ -166,7 +167,7 @@ fn vertical_slash_matching(
         let estimation = families::vertical_slash(shape, tile, v, s, hi)?.estimation;
         return Ok(AttentionWork {
             estimation,
-            ..random_blocks(shape, tile.q, target)
+            ..random_blocks(shape, tile.q, tile.k, target)
         });
     }
     for _ in 0..30 {
@@ -194,7 +195,7 @@ pub fn work_of(line: &BenchLine) -> Result<(AttentionWork, KernelSpec)> {
     let kernel = kernel_of_tile(p.get("tile").copied().unwrap_or("w4m2"))?;
     let work = match line.method.as_str() {
         "dense" => families::dense(shape, kernel.tile)?,
-        "block-sparse" => random_blocks(shape, get(&p, "block", line)?, line.density),
+        "block-sparse" => random_blocks(shape, get(&p, "block", line)?, kernel.tile.k, line.density),
         "a-shape" => families::a_shape(shape, kernel.tile, get(&p, "sink", line)?, get(&p, "local", line)?)?,
         "block-topk" => families::block_topk(shape, get(&p, "k", line)?, get(&p, "block", line)?)?,
         "vertical-slash" => vertical_slash_matching(
