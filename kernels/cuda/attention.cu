@@ -9,26 +9,26 @@
 
 namespace sl {
 
-// Key tiles of `width` keys of dense attention: 0, width, ... up to the sequence
-// end, or, when causal, up to the last query row of the block.
+// Key tiles of W keys of dense attention: 0, W, ... up to the sequence end, or,
+// when causal, up to the last query row of the block.
+template <int W>
 struct DenseTiles {
     int n;
-    int width;
     __device__ int count() const { return n; }
-    __device__ int start(int t) const { return t * width; }
+    __device__ int start(int t) const { return t * W; }
 };
 
 // Key tiles of one (head, query block) of a block-sparse mask in CSR form:
 // `blocks[offsets[i] .. offsets[i+1])` are sorted key blocks of `kblock` keys
-// (64 or 128), each visited as per_block = kblock / width tiles of `width` keys.
+// (64 or 128), each visited as per_block = kblock / W tiles of W keys.
+template <int W>
 struct SparseTiles {
     const u32* blocks;
     int n;
     int per_block;
-    int width;
     __device__ int count() const { return n; }
     __device__ int start(int t) const {
-        return static_cast<int>(blocks[t / per_block]) * (per_block * width) + (t % per_block) * width;
+        return static_cast<int>(blocks[t / per_block]) * (per_block * W) + (t % per_block) * W;
     }
 };
 
@@ -40,7 +40,7 @@ __device__ __forceinline__ void dense_fwd(const elem_t* Q, const elem_t* K, cons
     const int q0 = qb * BM;
     const HeadPtrs p = head_ptrs<D>(Q, K, V, O, LSE, L, heads, kv_heads);
     const int kend = CAUSAL ? min(q0 + BM, L) : L;
-    DenseTiles tiles{(kend + T::BN - 1) / T::BN, T::BN};
+    DenseTiles<T::BN> tiles{(kend + T::BN - 1) / T::BN};
     attn_fwd_tiles<D, T, CAUSAL>(p.q, p.k, p.v, p.o, p.lse, L, q0, scale_log2, tiles);
 }
 
@@ -57,9 +57,9 @@ __device__ __forceinline__ void bsr_fwd(const elem_t* Q, const elem_t* K, const 
     const int h = blockIdx.y % heads;
     const int row = h * gridDim.x + qb;
     const u32 begin = offsets[row];
-    // The launcher checks kblock >= T::BN (a 64-key block cannot feed a 128-key tile).
+    // kblock >= T::BN: the launcher requires kblock == T::BM, and no tile has fewer rows than keys.
     const int per_block = kblock / T::BN;
-    SparseTiles tiles{blocks + begin, static_cast<int>(offsets[row + 1] - begin) * per_block, per_block, T::BN};
+    SparseTiles<T::BN> tiles{blocks + begin, static_cast<int>(offsets[row + 1] - begin) * per_block, per_block};
     attn_fwd_tiles<D, T, CAUSAL>(p.q, p.k, p.v, p.o, p.lse, L, q0, scale_log2, tiles);
 }
 
