@@ -37,6 +37,15 @@ fn params(w: &Workload, causal: bool, elem: ElemType) -> AttentionParams {
     }
 }
 
+/// Every case in bf16, then the first two again in fp16: (seed offset, case, type); the fp16
+/// runs get seed offsets 50 and 51, so their inputs differ from the bf16 runs'.
+fn bf16_then_fp16<C>(cases: &[C]) -> impl Iterator<Item = (usize, &C, ElemType)> {
+    cases.iter().enumerate().flat_map(|(i, c)| {
+        let fp16 = (i < 2).then_some((i + 50, c, ElemType::F16));
+        std::iter::once((i, c, ElemType::Bf16)).chain(fp16)
+    })
+}
+
 /// `x` as bit patterns of `elem` (exact: the workloads are rounded to it).
 fn bits(elem: ElemType, x: &[f32]) -> Vec<u16> {
     elem.to_bits("test input", x).unwrap()
@@ -106,12 +115,7 @@ fn vertical_slash_index_matches_the_cpu_method() {
         (8, 1, 1100, 128, 60, 400),
         (2, 2, 40, 64, 30, 40),
     ];
-    // Every case in bf16; the first two again in fp16.
-    let runs = cases.iter().enumerate().flat_map(|(i, c)| {
-        let fp16 = (i < 2).then_some((i + 50, c, ElemType::F16));
-        std::iter::once((i, c, ElemType::Bf16)).chain(fp16)
-    });
-    for (i, &(h, kvh, l, d, v, s), elem) in runs {
+    for (i, &(h, kvh, l, d, v, s), elem) in bf16_then_fp16(&cases) {
         let w = workload(elem, 700 + i as u64, h, kvh, l, d);
         let method = VerticalSlash::new(v, s).unwrap();
         let ctx = SelectionContext {
@@ -211,12 +215,7 @@ fn block_topk_index_matches_the_cpu_method() {
         (8, 8, 300, 64, 3, 64, true),
         (2, 2, 5000, 64, 7, 128, true),
     ];
-    // Every case in bf16; the first two again in fp16.
-    let runs = cases.iter().enumerate().flat_map(|(i, c)| {
-        let fp16 = (i < 2).then_some((i + 50, c, ElemType::F16));
-        std::iter::once((i, c, ElemType::Bf16)).chain(fp16)
-    });
-    for (i, &(h, kvh, l, d, kb, block, causal), elem) in runs {
+    for (i, &(h, kvh, l, d, kb, block, causal), elem) in bf16_then_fp16(&cases) {
         let w = workload(elem, 800 + i as u64, h, kvh, l, d);
         let method = BlockTopK::new(kb, block).unwrap();
         let ctx = SelectionContext {

@@ -7,6 +7,7 @@
 
 use crate::error::{KernelError, Result};
 use half::{bf16, f16};
+use sparselab_workloads::io::FileDtype;
 
 /// The element type of a GPU attention run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -32,12 +33,13 @@ impl ElemType {
         }
     }
 
-    /// Parses `bf16` / `bfloat16` or `fp16` / `f16` / `half` / `float16` (any case).
+    /// Parses the 16-bit spellings a tensor file's type accepts ([`FileDtype::parse_save`]):
+    /// `bf16` / `bfloat16` or `fp16` / `f16` / `half` / `float16` (any case, spaces trimmed).
     pub fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "bf16" | "bfloat16" => Some(Self::Bf16),
-            "fp16" | "f16" | "half" | "float16" => Some(Self::F16),
-            _ => None,
+        match FileDtype::parse_save(s.trim())? {
+            FileDtype::BF16 => Some(Self::Bf16),
+            FileDtype::F16 => Some(Self::F16),
+            FileDtype::F32 | FileDtype::F64 => None,
         }
     }
 
