@@ -19,16 +19,15 @@ struct DenseTiles {
 };
 
 // Key tiles of one (head, query block) of a block-sparse mask in CSR form:
-// `blocks[offsets[i] .. offsets[i+1])` are sorted key blocks of `kblock` keys
-// (64 or 128), each visited as per_block = kblock / W tiles of W keys.
-template <int W>
+// `blocks[offsets[i] .. offsets[i+1])` are sorted key blocks of PER * W keys, each
+// visited as PER tiles of W keys (PER is a constant, so no division per tile).
+template <int W, int PER>
 struct SparseTiles {
     const u32* blocks;
     int n;
-    int per_block;
     __device__ int count() const { return n; }
     __device__ int start(int t) const {
-        return static_cast<int>(blocks[t / per_block]) * (per_block * W) + (t % per_block) * W;
+        return static_cast<int>(blocks[t / PER]) * (PER * W) + (t % PER) * W;
     }
 };
 
@@ -48,7 +47,7 @@ __device__ __forceinline__ void dense_fwd(const elem_t* Q, const elem_t* K, cons
 // [heads][query blocks] (the mask is shared by every batch entry).
 template <int D, class T, bool CAUSAL>
 __device__ __forceinline__ void bsr_fwd(const elem_t* Q, const elem_t* K, const elem_t* V, elem_t* O, float* LSE,
-                                        const u32* offsets, const u32* blocks, int kblock, int L, int heads,
+                                        const u32* offsets, const u32* blocks, int L, int heads,
                                         int kv_heads, float scale_log2) {
     constexpr int BM = T::BM;
     const int qb = gridDim.x - 1 - blockIdx.x;
@@ -57,9 +56,9 @@ __device__ __forceinline__ void bsr_fwd(const elem_t* Q, const elem_t* K, const 
     const int h = blockIdx.y % heads;
     const int row = h * gridDim.x + qb;
     const u32 begin = offsets[row];
-    // kblock >= T::BN: the launcher requires kblock == T::BM, and no tile has fewer rows than keys.
-    const int per_block = kblock / T::BN;
-    SparseTiles<T::BN> tiles{blocks + begin, static_cast<int>(offsets[row + 1] - begin) * per_block, per_block};
+    // Key blocks are T::BM keys (the launcher requires the mask's block to equal the tile's rows).
+    constexpr int PER = BM / T::BN;
+    SparseTiles<T::BN, PER> tiles{blocks + begin, static_cast<int>(offsets[row + 1] - begin) * PER};
     attn_fwd_tiles<D, T, CAUSAL>(p.q, p.k, p.v, p.o, p.lse, L, q0, scale_log2, tiles);
 }
 
@@ -76,8 +75,8 @@ __device__ __forceinline__ void bsr_fwd(const elem_t* Q, const elem_t* K, const 
 #define SL_BSR(D, T, TAG, BOUNDS, C, NAME)                                                                         \
     extern "C" __global__ void BOUNDS attn_fwd_bsr_d##D##_##TAG##_##NAME(                                          \
         const elem_t* Q, const elem_t* K, const elem_t* V, elem_t* O, float* LSE, const u32* offsets,              \
-        const u32* blocks, int kblock, int L, int heads, int kv_heads, float scale_log2) {                         \
-        sl::bsr_fwd<D, T, C>(Q, K, V, O, LSE, offsets, blocks, kblock, L, heads, kv_heads, scale_log2);            \
+        const u32* blocks, int L, int heads, int kv_heads, float scale_log2) {                                     \
+        sl::bsr_fwd<D, T, C>(Q, K, V, O, LSE, offsets, blocks, L, heads, kv_heads, scale_log2);                    \
     }
 
 #define SL_FAMILY(D, T, TAG, BOUNDS)                 \

@@ -36,6 +36,10 @@ __device__ __forceinline__ void cp_async16(u32 dst, const void* src, bool pred) 
     int n = pred ? 16 : 0;
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(n));
 }
+// 16-byte async copy global -> shared of a chunk known to be in bounds.
+__device__ __forceinline__ void cp_async16(u32 dst, const void* src) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(src));
+}
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 __device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::); }
 // Waits until at most N of this thread's committed cp.async groups are pending.
@@ -90,25 +94,65 @@ __device__ __forceinline__ int swz(int row, int col) {
 }
 
 // The shared-tile layout of the mma.sync kernels: [rows, D], 16-byte chunks swizzled by row.
+// Its loads keep the compact strided loop (UNROLLED = false): the two-slab mma.sync kernels
+// hold about 200 live registers while they load, and the unrolled copies of the wgmma
+// kernels make them spill.
 struct RowSwz {
+    static constexpr bool UNROLLED = false;
     template <int ROWS, int D>
     static __device__ __forceinline__ int at(int row, int col) {
         return swz<D>(row, col);
     }
 };
 
+// The cp.async work split of a [ROWS, D] tile over NT threads: thread `tid` copies the 16-byte
+// chunk tid % CHUNKS of rows tid / CHUNKS + i * STEP, i < PASSES. With the fixed trip count
+// the copies unroll into base-plus-constant addresses; a loop from tid striding by NT keeps
+// its index arithmetic in every copy, which made the wgmma kernels issue-bound (layouts with
+// UNROLLED = true use the split, the others the strided loop).
+template <int ROWS, int D, int NT>
+struct TileSplit {
+    static constexpr int CHUNKS = D / 8;        // 16-byte chunks per row
+    static constexpr int STEP = NT / CHUNKS;    // rows per pass
+    static constexpr int PASSES = ROWS / STEP;  // copies per thread
+    static_assert(NT % CHUNKS == 0 && ROWS % STEP == 0, "threads must split the tile evenly");
+};
+
 // Loads rows [row0, row0 + ROWS) of a [L, D] matrix into a swizzled shared tile of
-// layout Lay; rows at or past L are zero-filled (ragged tails).
+// layout Lay; rows at or past L are zero-filled (ragged tails). Unrolled, a tile inside the
+// sequence (every tile but the last) takes a path without per-row checks.
 template <int ROWS, int D, int NT, class Lay = RowSwz>
 __device__ __forceinline__ void load_tile(elem_t* s, const elem_t* g, int row0, int L, int tid) {
-    constexpr int CHUNKS = D / 8;
+    if constexpr (Lay::UNROLLED) {
+        typedef TileSplit<ROWS, D, NT> Split;
+        const int ch = tid % Split::CHUNKS;
+        const int r0 = tid / Split::CHUNKS;
+        const u32 dst = smem_addr(s);
+        const elem_t* src = g + (long long)(row0 + r0) * D + ch * 8;
+        if (row0 + ROWS <= L) {
 #pragma unroll
-    for (int c = tid; c < ROWS * CHUNKS; c += NT) {
-        int r = c / CHUNKS;
-        int ch = c % CHUNKS;
-        bool ok = row0 + r < L;
-        const elem_t* src = ok ? g + (long long)(row0 + r) * D + ch * 8 : g;
-        cp_async16(smem_addr(s + Lay::template at<ROWS, D>(r, ch * 8)), src, ok);
+            for (int i = 0; i < Split::PASSES; ++i) {
+                cp_async16(dst + 2 * Lay::template at<ROWS, D>(r0 + i * Split::STEP, ch * 8),
+                           src + i * Split::STEP * D);
+            }
+        } else {
+#pragma unroll
+            for (int i = 0; i < Split::PASSES; ++i) {
+                const int r = r0 + i * Split::STEP;
+                const bool ok = row0 + r < L;
+                cp_async16(dst + 2 * Lay::template at<ROWS, D>(r, ch * 8), ok ? src + i * Split::STEP * D : g, ok);
+            }
+        }
+    } else {
+        constexpr int CHUNKS = D / 8;
+#pragma unroll
+        for (int c = tid; c < ROWS * CHUNKS; c += NT) {
+            int r = c / CHUNKS;
+            int ch = c % CHUNKS;
+            bool ok = row0 + r < L;
+            const elem_t* src = ok ? g + (long long)(row0 + r) * D + ch * 8 : g;
+            cp_async16(smem_addr(s + Lay::template at<ROWS, D>(r, ch * 8)), src, ok);
+        }
     }
 }
 
@@ -117,15 +161,29 @@ __device__ __forceinline__ void load_tile(elem_t* s, const elem_t* g, int row0, 
 template <int ROWS, int D, int NT, class Lay = RowSwz>
 __device__ __forceinline__ void load_rows_gather(elem_t* s, const elem_t* g, const int* rows, int n, int L,
                                                  int tid) {
-    constexpr int CHUNKS = D / 8;
-#pragma unroll
-    for (int c = tid; c < ROWS * CHUNKS; c += NT) {
-        const int r = c / CHUNKS;
-        const int ch = c % CHUNKS;
+    auto copy = [&](int r, int ch, u32 dst) {
         const int key = r < n ? rows[r] : L;
         const bool ok = key >= 0 && key < L;
-        const elem_t* src = ok ? g + (long long)key * D + ch * 8 : g;
-        cp_async16(smem_addr(s + Lay::template at<ROWS, D>(r, ch * 8)), src, ok);
+        cp_async16(dst, ok ? g + (long long)key * D + ch * 8 : g, ok);
+    };
+    if constexpr (Lay::UNROLLED) {
+        typedef TileSplit<ROWS, D, NT> Split;
+        const int ch = tid % Split::CHUNKS;
+        const int r0 = tid / Split::CHUNKS;
+        const u32 dst = smem_addr(s);
+#pragma unroll
+        for (int i = 0; i < Split::PASSES; ++i) {
+            const int r = r0 + i * Split::STEP;
+            copy(r, ch, dst + 2 * Lay::template at<ROWS, D>(r, ch * 8));
+        }
+    } else {
+        constexpr int CHUNKS = D / 8;
+#pragma unroll
+        for (int c = tid; c < ROWS * CHUNKS; c += NT) {
+            const int r = c / CHUNKS;
+            const int ch = c % CHUNKS;
+            copy(r, ch, smem_addr(s + Lay::template at<ROWS, D>(r, ch * 8)));
+        }
     }
 }
 
@@ -155,21 +213,23 @@ __device__ __forceinline__ void slab_mask(float* s, const Keys& keys, const type
 }
 
 // Online softmax in base 2 (scores scaled by log2(e) / sqrt(D)) of one tile's scores `s`
-// (BN columns): updates row_max / row_sum, rescales the D-column accumulators `acc`, and
-// packs P to element A fragments (m16n8k16 layout, which wgmma's register A shares).
-template <int BN, int D>
-__device__ __forceinline__ void slab_softmax(float* s, float* acc, float* row_max, float* row_sum, float scale_log2,
-                                             u32 (*p)[4]) {
+// (BN columns), in place: s becomes exp2(s * scale - max), row_max / row_sum are updated, and
+// alpha[i] is the factor by which the accumulators of row half i must be rescaled
+// (slab_rescale) before this tile's P V is added.
+template <int BN>
+__device__ __forceinline__ void slab_exp(float* s, float* row_max, float* row_sum, float scale_log2, float* alpha) {
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
-        float mx = row_max[i];
+        // The row's raw maximum, scaled once (scale_log2 > 0, so the order is the same).
+        float raw = SL_NEG_INF;
 #pragma unroll
-        for (int n = 0; n < BN / 8; ++n) mx = fmaxf(mx, fmaxf(s[4 * n + 2 * i], s[4 * n + 2 * i + 1]) * scale_log2);
-        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+        for (int n = 0; n < BN / 8; ++n) raw = fmaxf(raw, fmaxf(s[4 * n + 2 * i], s[4 * n + 2 * i + 1]));
+        raw = fmaxf(raw, __shfl_xor_sync(0xffffffffu, raw, 1));
+        raw = fmaxf(raw, __shfl_xor_sync(0xffffffffu, raw, 2));
+        const float mx = fmaxf(row_max[i], raw * scale_log2);
         // A row with nothing kept so far keeps max -inf; subtract 0 then so exp2 gives 0, not NaN.
         const float base = (mx == SL_NEG_INF) ? 0.f : mx;
-        const float alpha = exp2f(row_max[i] - base);
+        alpha[i] = exp2f(row_max[i] - base);
         row_max[i] = mx;
         float sum = 0.f;
 #pragma unroll
@@ -178,13 +238,14 @@ __device__ __forceinline__ void slab_softmax(float* s, float* acc, float* row_ma
             s[4 * n + 2 * i + 1] = exp2f(fmaf(s[4 * n + 2 * i + 1], scale_log2, -base));
             sum += s[4 * n + 2 * i] + s[4 * n + 2 * i + 1];
         }
-        row_sum[i] = row_sum[i] * alpha + sum;
-#pragma unroll
-        for (int n = 0; n < D / 8; ++n) {
-            acc[4 * n + 2 * i] *= alpha;
-            acc[4 * n + 2 * i + 1] *= alpha;
-        }
+        row_sum[i] = row_sum[i] * alpha[i] + sum;
     }
+}
+
+// Packs the probabilities `s` (BN columns, after slab_exp) to element A fragments (m16n8k16
+// layout, which wgmma's register A shares).
+template <int BN>
+__device__ __forceinline__ void slab_pack(const float* s, u32 (*p)[4]) {
 #pragma unroll
     for (int kk = 0; kk < BN / 16; ++kk) {
         p[kk][0] = pack_x2(s[8 * kk + 0], s[8 * kk + 1]);
@@ -192,6 +253,30 @@ __device__ __forceinline__ void slab_softmax(float* s, float* acc, float* row_ma
         p[kk][2] = pack_x2(s[8 * kk + 4], s[8 * kk + 5]);
         p[kk][3] = pack_x2(s[8 * kk + 6], s[8 * kk + 7]);
     }
+}
+
+// Multiplies this thread's D-column accumulators of row half i by alpha[i].
+template <int D>
+__device__ __forceinline__ void slab_rescale(float* acc, const float* alpha) {
+#pragma unroll
+    for (int n = 0; n < D / 8; ++n) {
+#pragma unroll
+        for (int i = 0; i < 2; ++i) {
+            acc[4 * n + 2 * i] *= alpha[i];
+            acc[4 * n + 2 * i + 1] *= alpha[i];
+        }
+    }
+}
+
+// The whole online softmax of a tile for a loop whose P V product follows it (mma.sync):
+// slab_exp, slab_rescale of the accumulators `acc`, and slab_pack of P.
+template <int BN, int D>
+__device__ __forceinline__ void slab_softmax(float* s, float* acc, float* row_max, float* row_sum, float scale_log2,
+                                             u32 (*p)[4]) {
+    float alpha[2];
+    slab_exp<BN>(s, row_max, row_sum, scale_log2, alpha);
+    slab_rescale<D>(acc, alpha);
+    slab_pack<BN>(s, p);
 }
 
 // Normalizes and stores this thread's part of the slab's output rows (below L) and their

@@ -18,6 +18,7 @@ namespace sl {
 
 // The wgmma shared-tile layout (see above): element offset of (row, col) in a [ROWS, D] tile.
 struct WgSwz {
+    static constexpr bool UNROLLED = true;  // loads unrolled by TileSplit (see load_tile)
     template <int ROWS, int D>
     static __device__ __forceinline__ int at(int row, int col) {
         return (col >> 6) * (ROWS * 64) + row * 64 + ((((col & 63) >> 3) ^ (row & 7)) << 3) + (col & 7);

@@ -323,20 +323,19 @@ pub trait MaskArgs {
     fn push<'a>(&'a self, b: &mut LaunchArgs<'a>);
 }
 
-/// A block mask in CSR form on the device: offsets `[heads * query blocks + 1]`, key
-/// blocks, and the key block size (64 or 128).
+/// A block mask in CSR form on the device: offsets `[heads * query blocks + 1]` and key
+/// blocks. The block size is not passed: `plan_launch` requires it to equal the tile's
+/// query rows, which the kernel knows at compile time.
 pub struct BlockCsrArgs {
     /// Row starts into `blocks`.
     pub offsets: CudaSlice<u32>,
     /// Key block indices, sorted per row.
     pub blocks: CudaSlice<u32>,
-    /// Keys per block.
-    pub kblock: i32,
 }
 
 impl MaskArgs for BlockCsrArgs {
     fn push<'a>(&'a self, b: &mut LaunchArgs<'a>) {
-        b.arg(&self.offsets).arg(&self.blocks).arg(&self.kblock);
+        b.arg(&self.offsets).arg(&self.blocks);
     }
 }
 
@@ -351,7 +350,6 @@ impl BlockCsrArgs {
         Ok(Self {
             offsets: s.clone_htod(&offsets).map_err(driver_err("cuMemcpyHtoD"))?,
             blocks: s.clone_htod(&blocks).map_err(driver_err("cuMemcpyHtoD"))?,
-            kblock: mask.block() as i32,
         })
     }
 }

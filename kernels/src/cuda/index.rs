@@ -333,7 +333,6 @@ impl<'g> BlockTopKBuilder<'g> {
         let out = BlockCsrArgs {
             offsets: s.clone_htod(&offsets).map_err(driver_err("cuMemcpyHtoD"))?,
             blocks: alloc(gpu, total)?,
-            kblock: block as i32,
         };
         let f = |name: &str| gpu.function(&INDEX.with_elem(p.elem), name);
         Ok(Self {
