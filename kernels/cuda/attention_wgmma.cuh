@@ -143,6 +143,100 @@ __device__ __forceinline__ void wg_pv(float* acc, const u32* p, unsigned long lo
     }
 }
 
+__device__ __forceinline__ void stmatrix_x4(u32 addr, u32 r0, u32 r1, u32 r2, u32 r3) {
+    asm volatile("stmatrix.sync.aligned.m8n8.x4.shared.b16 [%0], {%1, %2, %3, %4};\n" ::"r"(addr), "r"(r0), "r"(r1),
+                 "r"(r2), "r"(r3)
+                 : "memory");
+}
+
+// Normalizes and stores this warpgroup's 64 output rows (below L) and their natural-log lse;
+// a row that kept nothing gets zeros and lse = -inf. The rows go through shared memory: the
+// block's Q tile `s` (layout WgSwz, BM rows), which this warpgroup no longer reads, takes
+// them by stmatrix, and 16-byte loads give every thread whole 16-byte chunks of a row for
+// coalesced stores. Straight from the accumulator layout each 4-byte store touched 8 rows;
+// those 32 stores per thread (and the drain at exit) were most of the 14% of warp time that
+// ncu sampled after the key loop at 6 key tiles per block (block-sparse, 5%).
+template <int D, int BM>
+__device__ __forceinline__ void wg_store(const float* acc, const float* row_max, const float* row_sum, elem_t* s,
+                                         elem_t* __restrict__ o, float* __restrict__ lse, int q0, int L, int tid) {
+    const int wg = tid >> 7;
+    const int warp = (tid >> 5) & 3;
+    const int lane = tid & 31;
+    float inv[2];
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+        float sum = row_sum[i];
+        sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+        sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+        inv[i] = sum > 0.f ? 1.f / sum : 0.f;
+        const int row = q0 + wg * 64 + warp * 16 + (lane >> 2) + 8 * i;
+        if ((lane & 3) == 0 && row < L) {
+            lse[row] = sum > 0.f ? (row_max[i] + log2f(sum)) * 0.6931471805599453f : SL_NEG_INF;
+        }
+    }
+    // stmatrix x4: matrix j holds rows 8 (j & 1) .. of this warp's 16 and columns 8 (n + j / 2) ..;
+    // lane l gives the address of row l % 8 of matrix l / 8.
+    const int m = lane >> 3;
+    const int srow = wg * 64 + warp * 16 + (m & 1) * 8 + (lane & 7);
+#pragma unroll
+    for (int n = 0; n < D / 8; n += 2) {
+        u32 r[4];
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+            const int i = j & 1;
+            const int nb = n + (j >> 1);
+            r[j] = pack_x2(acc[4 * nb + 2 * i] * inv[i], acc[4 * nb + 2 * i + 1] * inv[i]);
+        }
+        stmatrix_x4(smem_addr(s + WgSwz::at<BM, D>(srow, (n + (m >> 1)) * 8)), r[0], r[1], r[2], r[3]);
+    }
+    // This warpgroup's four warps only (named barrier 1 + wg).
+    asm volatile("bar.sync %0, 128;\n" ::"r"(1 + wg) : "memory");
+    typedef TileSplit<64, D, 128> Split;
+    const int t = tid & 127;
+    const int ch = t % Split::CHUNKS;
+#pragma unroll
+    for (int p = 0; p < Split::PASSES; ++p) {
+        const int r = wg * 64 + t / Split::CHUNKS + p * Split::STEP;
+        const uint4 v = *reinterpret_cast<const uint4*>(s + WgSwz::at<BM, D>(r, ch * 8));
+        if (q0 + r < L) *reinterpret_cast<uint4*>(o + (long long)(q0 + r) * D + ch * 8) = v;
+    }
+}
+
+// One key tile for this warpgroup's 64 query rows: S = Q K^T from the shared tiles at
+// q_addr (the block's BM rows of Q, offset to this warpgroup's) and k_addr, the mask and the
+// online softmax, then O += P V from the shared tile at v_addr. Waits for its own products.
+template <int D, int BM, int BN, class Keys>
+__device__ __forceinline__ void wg_tile(float* acc, float* row_max, float* row_sum, u32 q_addr, u32 k_addr,
+                                        u32 v_addr, const Keys& keys, const typename Keys::Tile& tile, int warp_row0,
+                                        int r_lo, int lane, int L, float scale_log2) {
+    // S = Q K^T: K-major B, 16 columns of D per step (32 bytes into a 128-byte chunk row).
+    float s[BN / 2];
+    wg_fence();
+#pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk) {
+        wg_qk<BN>(s, sw128_desc(q_addr + (kk >> 2) * (BM * 128) + (kk & 3) * 32, 16, 1024),
+                  sw128_desc(k_addr + (kk >> 2) * (BN * 128) + (kk & 3) * 32, 16, 1024), kk > 0 ? 1 : 0);
+    }
+    wg_commit();
+    wg_wait<0>();
+    fence_regs<BN / 2>(s);
+
+    // Mask, then the online softmax; P packed to element A fragments.
+    if (keys.needs_mask(tile, warp_row0, warp_row0 + 15, L)) slab_mask<BN, 1>(s, keys, tile, r_lo, lane, L);
+    u32 p[BN / 16][4];
+    slab_softmax<BN, D>(s, acc, row_max, row_sum, scale_log2, p);
+
+    // O += P V: V N-major (transposed B), 16 keys per step = two 8-row core groups.
+    wg_fence();
+#pragma unroll
+    for (int kk = 0; kk < BN / 16; ++kk) {
+        wg_pv<D>(acc, p[kk], sw128_desc(v_addr + kk * 16 * 128, BN * 128, 1024));
+    }
+    wg_commit();
+    wg_wait<0>();
+    fence_regs<D / 2>(acc);
+}
+
 // The forward pass of one block of 64 * G query rows over the BN-key tiles (64 or 128)
 // that `keys` enumerates (the key-source contract of attn_fwd_keys), with wgmma.
 template <int D, int G, int STAGES, int BN, class Keys>
@@ -212,42 +306,12 @@ __device__ __forceinline__ void attn_fwd_keys_wg(const elem_t* __restrict__ q, c
             }
             cp_async_commit();
         }
-        const auto tile = keys.tile(t);
         const int st = t % STAGES;
-        const u32 k_addr = smem_addr(sK + st * TILE);
-        const u32 v_addr = smem_addr(sV + st * TILE);
-
-        // S = Q K^T: K-major B, 16 columns of D per step (32 bytes into a 128-byte chunk row).
-        float s[BN / 2];
-        wg_fence();
-#pragma unroll
-        for (int kk = 0; kk < D / 16; ++kk) {
-            wg_qk<BN>(s, sw128_desc(q_addr + (kk >> 2) * (BM * 128) + (kk & 3) * 32, 16, 1024),
-                      sw128_desc(k_addr + (kk >> 2) * (BN * 128) + (kk & 3) * 32, 16, 1024), kk > 0 ? 1 : 0);
-        }
-        wg_commit();
-        wg_wait<0>();
-        fence_regs<BN / 2>(s);
-
-        // Mask, then the online softmax; P packed to element A fragments.
-        if (keys.needs_mask(tile, warp_row0, warp_row0 + 15, L)) slab_mask<BN, 1>(s, keys, tile, r_lo, lane, L);
-        u32 p[BN / 16][4];
-        slab_softmax<BN, D>(s, acc, row_max, row_sum, scale_log2, p);
-
-        // O += P V: V N-major (transposed B), 16 keys per step = two 8-row core groups.
-        wg_fence();
-#pragma unroll
-        for (int kk = 0; kk < BN / 16; ++kk) {
-            wg_pv<D>(acc, p[kk], sw128_desc(v_addr + kk * 16 * 128, BN * 128, 1024));
-        }
-        wg_commit();
-        wg_wait<0>();
-        fence_regs<D / 2>(acc);
+        wg_tile<D, BM, BN>(acc, row_max, row_sum, q_addr, smem_addr(sK + st * TILE), smem_addr(sV + st * TILE), keys,
+                           keys.tile(t), warp_row0, r_lo, lane, L, scale_log2);
     }
     cp_async_wait_all();
-
-    // Normalize and store; a row that kept nothing gets zeros and lse = -inf.
-    slab_store<D>(acc, row_max, row_sum, o, lse, r_lo, lane, L);
+    wg_store<D, BM>(acc, row_max, row_sum, sQ, o, lse, q0, L, tid);
 }
 
 // The wgmma tile of a block: G warpgroups of 64 query rows, STAGES K/V stages of
