@@ -266,7 +266,9 @@ __device__ __forceinline__ void attn_fwd_keys_wg(const elem_t* __restrict__ q, c
     const int n_tiles = keys.count();
 
     // Q and the first STAGES - 1 tiles; group s holds tile s (group 0 also Q).
-    load_tile<BM, D, NT, WgSwz>(sQ, q, q0, L, tid);
+    // A block with no key tile loads no Q: its output, zeros, is staged in sQ (wg_store) with
+    // no barrier after the final wait, which covers only this thread's own copies.
+    if (n_tiles > 0) load_tile<BM, D, NT, WgSwz>(sQ, q, q0, L, tid);
 #pragma unroll
     for (int s = 0; s < STAGES - 1; ++s) {
         if (s < n_tiles) {
