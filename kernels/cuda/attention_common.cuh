@@ -279,6 +279,19 @@ __device__ __forceinline__ void slab_softmax(float* s, float* acc, float* row_ma
     slab_pack<BN>(s, p);
 }
 
+// A row's total of this thread's partial sums: the accumulator layout spreads a row over the
+// four lanes of a quad.
+__device__ __forceinline__ float quad_sum(float x) {
+    x += __shfl_xor_sync(0xffffffffu, x, 1);
+    return x + __shfl_xor_sync(0xffffffffu, x, 2);
+}
+
+// The natural-log lse of a row with base-2 running max `row_max` and total `sum`; -inf for a
+// row that kept nothing (sum 0).
+__device__ __forceinline__ float row_lse(float row_max, float sum) {
+    return sum > 0.f ? (row_max + log2f(sum)) * 0.6931471805599453f : SL_NEG_INF;
+}
+
 // Normalizes and stores this thread's part of the slab's output rows (below L) and their
 // natural-log lse; a row that kept nothing gets zeros and lse = -inf.
 template <int D>
@@ -287,9 +300,7 @@ __device__ __forceinline__ void slab_store(const float* acc, const float* row_ma
                                            int L) {
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
-        float sum = row_sum[i];
-        sum += __shfl_xor_sync(0xffffffffu, sum, 1);
-        sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+        const float sum = quad_sum(row_sum[i]);
         const int row = r_lo + i * 8;
         if (row < L) {
             const float inv = sum > 0.f ? 1.f / sum : 0.f;
@@ -299,9 +310,7 @@ __device__ __forceinline__ void slab_store(const float* acc, const float* row_ma
                 *reinterpret_cast<u32*>(orow + n * 8) =
                     pack_x2(acc[4 * n + 2 * i] * inv, acc[4 * n + 2 * i + 1] * inv);
             }
-            if ((lane & 3) == 0) {
-                lse[row] = sum > 0.f ? (row_max[i] + log2f(sum)) * 0.6931471805599453f : SL_NEG_INF;
-            }
+            if ((lane & 3) == 0) lse[row] = row_lse(row_max[i], sum);
         }
     }
 }

@@ -165,14 +165,10 @@ __device__ __forceinline__ void wg_store(const float* acc, const float* row_max,
     float inv[2];
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
-        float sum = row_sum[i];
-        sum += __shfl_xor_sync(0xffffffffu, sum, 1);
-        sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+        const float sum = quad_sum(row_sum[i]);
         inv[i] = sum > 0.f ? 1.f / sum : 0.f;
         const int row = q0 + wg * 64 + warp * 16 + (lane >> 2) + 8 * i;
-        if ((lane & 3) == 0 && row < L) {
-            lse[row] = sum > 0.f ? (row_max[i] + log2f(sum)) * 0.6931471805599453f : SL_NEG_INF;
-        }
+        if ((lane & 3) == 0 && row < L) lse[row] = row_lse(row_max[i], sum);
     }
     // stmatrix x4: matrix j holds rows 8 (j & 1) .. of this warp's 16 and columns 8 (n + j / 2) ..;
     // lane l gives the address of row l % 8 of matrix l / 8.
