@@ -111,4 +111,27 @@ SL_ALL_WG(128, 2, 1)
 // Two warpgroups over 128-key tiles (halves the per-tile barrier, waits and softmax passes).
 SL_FAMILY(64, sl::WgTileG2K, g2k, __launch_bounds__(256, 1))
 SL_FAMILY(128, sl::WgTileG2K, g2k, __launch_bounds__(256, 1))
+
+// Warp-specialized and persistent (g2w, attention_ws.cuh): the signature of the others,
+// then the TMA descriptors of Q, K and V and the work counter (two u32, zero at launch).
+#include "attention_ws.cuh"
+#define SL_WS_PARAMS                                                                                               \
+    int L, int heads, int kv_heads, float scale_log2, const __grid_constant__ sl::TmaMap tq,                      \
+        const __grid_constant__ sl::TmaMap tk, const __grid_constant__ sl::TmaMap tv, u32 *sched
+#define SL_WS(D, C, NAME)                                                                                          \
+    extern "C" __global__ void __launch_bounds__(sl::WS_THREADS, 1) attn_fwd_dense_d##D##_g2w_##NAME(             \
+        const elem_t*, const elem_t*, const elem_t*, elem_t* O, float* LSE, SL_WS_PARAMS) {                        \
+        sl::attn_fwd_ws<D, C>(&tq, &tk, &tv, O, LSE, L, heads, kv_heads, scale_log2,                               \
+                              sl::DenseKeyList<128, 128, C>{0}, sched);                                            \
+    }                                                                                                              \
+    extern "C" __global__ void __launch_bounds__(sl::WS_THREADS, 1) attn_fwd_bsr_d##D##_g2w_##NAME(               \
+        const elem_t*, const elem_t*, const elem_t*, elem_t* O, float* LSE, const u32* offsets, const u32* blocks, \
+        SL_WS_PARAMS) {                                                                                            \
+        sl::attn_fwd_ws<D, C>(&tq, &tk, &tv, O, LSE, L, heads, kv_heads, scale_log2,                               \
+                              sl::BlockKeyList<128, 128>{offsets, blocks, 0, 0}, sched);                           \
+    }
+SL_WS(64, false, full)
+SL_WS(64, true, causal)
+SL_WS(128, false, full)
+SL_WS(128, true, causal)
 #endif

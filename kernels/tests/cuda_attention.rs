@@ -132,6 +132,8 @@ fn block_sparse_matches_reference() {
                     (0.01, TileConfig::G1),
                     (0.4, TileConfig::G2K),
                     (0.05, TileConfig::G2K),
+                    (0.3, TileConfig::G2W),
+                    (0.02, TileConfig::G2W),
                 ] {
                     if tiles_on(&gpu, &[tile]).is_empty() {
                         continue;

@@ -57,7 +57,7 @@ fi
 if step "bench: causal 4k-128k by method"; then
     $B/sparselab bench --seq-len 4096,16384,65536,131072 --causal causal \
         --methods dense,block-sparse,vertical-slash-local,vertical-slash,a-shape,block-topk \
-        --tiles w4m2,w2m2,g2,g2k --densities 0.2,0.05 --warmup 3 --iters 20 --mask-dir "$M/causal" \
+        --tiles w4m2,w2m2,g2,g2k,g2w --densities 0.2,0.05 --warmup 3 --iters 20 --mask-dir "$M/causal" \
         --out "$R/ours-causal.csv" > "$R/bench-causal.log" 2>&1; tail -3 "$R/bench-causal.log"
 fi
 if step "roofline against the measurement"; then
@@ -67,15 +67,15 @@ if step "roofline against the measurement"; then
         --out "$R/against-no-short.csv" > "$R/against-no-short.log" 2>&1; tail -2 "$R/against-no-short.log"
 fi
 if step "bench: non-causal 16k and 32k (SeerAttention's shape)"; then
-    $B/sparselab bench --seq-len 16384,32768 --causal full --methods dense,block-sparse --tiles w4m2,g1,g2,g2k \
+    $B/sparselab bench --seq-len 16384,32768 --causal full --methods dense,block-sparse --tiles w4m2,g1,g2,g2k,g2w \
         --densities 0.5,0.2,0.1,0.05 --iters 20 --mask-dir "$M/full" \
         --out "$R/ours-full.csv" > "$R/bench-full.log" 2>&1; tail -2 "$R/bench-full.log"
-    $B/sparselab bench --seq-len 32768 --causal causal --methods dense,block-sparse --tiles w4m2,g2,g2k --densities 0.1 \
+    $B/sparselab bench --seq-len 32768 --causal causal --methods dense,block-sparse --tiles w4m2,g2,g2k,g2w --densities 0.1 \
         --iters 20 --out "$R/ours-32k-causal.csv" > "$R/bench-32k.log" 2>&1; tail -2 "$R/bench-32k.log"
 fi
 
 if step "bench: fp16 beside bf16, dense and block-sparse"; then
-    $B/sparselab bench --seq-len 16384,65536 --causal both --methods dense,block-sparse --tiles w4m2,g2,g2k \
+    $B/sparselab bench --seq-len 16384,65536 --causal both --methods dense,block-sparse --tiles w4m2,g2,g2k,g2w \
         --densities 0.1 --dtypes bf16,fp16 --iters 20 --out "$R/ours-fp16.csv" > "$R/bench-fp16.log" 2>&1; tail -2 "$R/bench-fp16.log"
     python3 scripts/peers/sdpa_bench.py --seq-len 16384,65536 --causal full,causal --dtypes bf16,fp16 --iters 20 \
         --commit "$COMMIT" --out "$R/peers-sdpa-fp16.csv" > "$R/peers-sdpa-fp16.log" 2>&1; tail -4 "$R/peers-sdpa-fp16.log"

@@ -47,8 +47,8 @@ pub struct BenchArgs {
     pub causal: String,
     /// Tile configurations of the dense kernel, comma-separated: w4m1 (4 warps x 16 rows),
     /// w8m1 (8 x 16), w4m2 (4 x 32), w2m2 (2 x 32), g1 / g2 (Hopper: one or two warpgroups
-    /// of 64 rows with wgmma), g2k (g2 over 128-key tiles), or
-    /// `auto`: w4m1, w8m1, w4m2 and, on Hopper, the g tiles.
+    /// of 64 rows with wgmma), g2k (g2 over 128-key tiles), g2w (g2k warp-specialized with
+    /// TMA on a persistent grid), or `auto`: w4m1, w8m1, w4m2 and, on Hopper, the g tiles.
     #[arg(long, value_delimiter = ',', default_value = "auto")]
     pub tiles: Vec<String>,
     /// Block-sparse densities to time (random 128-token block masks), comma-separated; `none` for none.
@@ -215,6 +215,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 TileConfig::G1,
                 TileConfig::G2,
                 TileConfig::G2K,
+                TileConfig::G2W,
             ]);
         } else {
             tiles.push(

@@ -123,12 +123,13 @@ pub struct FitReport {
 
 /// The tile configurations calibrated, with their kernel model names (the wgmma tiles only on
 /// a GPU that runs them, see [`calibrated_tiles`]).
-pub const CALIBRATED_TILES: [(&str, sparselab_kernels::cuda::TileConfig); 5] = [
+pub const CALIBRATED_TILES: [(&str, sparselab_kernels::cuda::TileConfig); 6] = [
     ("sparselab", sparselab_kernels::cuda::TileConfig::W4M2),
     ("sparselab-w4m1", sparselab_kernels::cuda::TileConfig::W4),
     ("sparselab-g1", sparselab_kernels::cuda::TileConfig::G1),
     ("sparselab-g2", sparselab_kernels::cuda::TileConfig::G2),
     ("sparselab-g2k", sparselab_kernels::cuda::TileConfig::G2K),
+    ("sparselab-g2w", sparselab_kernels::cuda::TileConfig::G2W),
 ];
 
 /// The entries of [`CALIBRATED_TILES`] that run on a GPU compiled for `arch`.

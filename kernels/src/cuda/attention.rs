@@ -5,10 +5,11 @@
 use super::device::{driver_err, Gpu};
 use super::elem::ElemType;
 use super::sources::{KernelSource, ATTENTION};
+use super::tma::{encode_rows, TmaMap};
 use crate::error::{KernelError, Result};
 use crate::mask::{BlockSparseMask, KeyPlan, Mask, MaskFormat, REFERENCE_TILE};
 use crate::reference::AttentionOutput;
-use cudarc::driver::{sys, CudaFunction, CudaSlice, LaunchArgs, LaunchConfig, PushKernelArg};
+use cudarc::driver::{sys, CudaFunction, CudaSlice, DevicePtr, LaunchArgs, LaunchConfig, PushKernelArg};
 use sparselab_workloads::{HeadTensor, Workload};
 
 /// How a block's query rows are split. The mma.sync tiles (every GPU): `warps`
@@ -16,7 +17,8 @@ use sparselab_workloads::{HeadTensor, Workload};
 /// rows); two slabs per warp reuse each K/V fragment read from shared memory twice,
 /// at the cost of registers. The wgmma tiles (Hopper, sm_90a only): `warps / 4`
 /// warpgroups of 64 rows sharing a ring of `stages` K/V tiles of `key_tile` keys
-/// (`kernels/cuda/attention_wgmma.cuh`).
+/// (`kernels/cuda/attention_wgmma.cuh`); the persistent one adds a producer warp that
+/// loads them with TMA, on a grid of one block per SM (`kernels/cuda/attention_ws.cuh`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TileConfig {
     /// Warps per block.
@@ -29,6 +31,9 @@ pub struct TileConfig {
     pub key_tile: usize,
     /// K/V tiles resident in shared memory at once.
     pub stages: usize,
+    /// Warp-specialized and persistent (wgmma tiles): one block per SM claims
+    /// (head, query block) items; a producer warp (the last of `warps`) issues TMA copies.
+    pub persistent: bool,
 }
 
 impl TileConfig {
@@ -50,8 +55,17 @@ impl TileConfig {
     /// On the H100 at 16k tokens 10% faster than G2 dense, 15% at block-sparse 5-50%
     /// (results/h100-fp16-g2k-2026-11-23; a third stage gained under 1% and was dropped).
     pub const G2K: Self = Self::wg(8, 128, 2);
+    /// Hopper: G2K's two warpgroups and 128-key tiles, warp-specialized (a ninth warp
+    /// loads Q, K and V with TMA) on a persistent grid of one block per SM, so a block's
+    /// next query block loads while it finishes the current one (FlashAttention-3's
+    /// structure); dense and block-sparse (block 128) only.
+    pub const G2W: Self = Self {
+        warps: 9,
+        persistent: true,
+        ..Self::G2K
+    };
     /// Every configuration compiled in `attention.cu`.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::W4,
         Self::W8,
         Self::W4M2,
@@ -59,9 +73,10 @@ impl TileConfig {
         Self::G1,
         Self::G2,
         Self::G2K,
+        Self::G2W,
     ];
     /// The labels of [`Self::ALL`], for messages.
-    pub const LABELS: &'static str = "w4m1, w8m1, w4m2, w2m2, g1, g2 or g2k (g1/g2/g2k: Hopper only)";
+    pub const LABELS: &'static str = "w4m1, w8m1, w4m2, w2m2, g1, g2, g2k or g2w (g1/g2/g2k/g2w: Hopper only)";
 
     const fn sync(warps: usize, slabs: usize) -> Self {
         Self {
@@ -70,6 +85,7 @@ impl TileConfig {
             wgmma: false,
             key_tile: 64,
             stages: 1,
+            persistent: false,
         }
     }
 
@@ -80,12 +96,18 @@ impl TileConfig {
             wgmma: true,
             key_tile,
             stages,
+            persistent: false,
         }
     }
 
-    /// Query rows per block.
+    /// Query rows per block (per work item of a persistent tile): 64 per warpgroup of a
+    /// wgmma tile (a producer warp computes none).
     pub fn rows(&self) -> usize {
-        16 * self.slabs * self.warps
+        if self.wgmma {
+            64 * (self.warps / 4)
+        } else {
+            16 * self.slabs * self.warps
+        }
     }
     /// Short label, e.g. `w4m2`, `g2` or `g2k` (128-key tiles).
     pub fn label(&self) -> String {
@@ -97,7 +119,9 @@ impl TileConfig {
     }
     /// The tile's part of exported kernel names, e.g. `w4_m2`, `g2` or `g2k`.
     pub fn kernel_tag(&self) -> String {
-        if self.wgmma {
+        if self.persistent {
+            format!("g{}w", self.warps / 4)
+        } else if self.wgmma {
             let keys = if self.key_tile == 128 { "k" } else { "" };
             format!("g{}{keys}", self.warps / 4)
         } else {
@@ -113,10 +137,17 @@ impl TileConfig {
         self.stages
     }
     /// Dynamic shared memory of one block: the Q tile and `stages` K and V tiles of
-    /// `key_tile` keys, 2 bytes an element; the wgmma tiles add 1 KB to align tiles to 1024 bytes.
+    /// `key_tile` keys, 2 bytes an element; the wgmma tiles add 1 KB to align tiles to 1024
+    /// bytes; a persistent tile holds two Q tiles and 128 bytes of mbarriers and slots.
     pub fn shared_bytes(&self, head_dim: usize) -> u32 {
-        let tiles = (self.rows() + 2 * self.stages * self.key_tile) * head_dim * 2;
-        (tiles + if self.wgmma { 1024 } else { 0 }) as u32
+        let q_tiles = if self.persistent { 2 } else { 1 };
+        let tiles = (q_tiles * self.rows() + 2 * self.stages * self.key_tile) * head_dim * 2;
+        let extra = match (self.wgmma, self.persistent) {
+            (_, true) => 1024 + 128,
+            (true, false) => 1024,
+            (false, false) => 0,
+        };
+        (tiles + extra) as u32
     }
     /// Whether the tile runs on a GPU compiled for `arch` (e.g. `sm_90a`): the wgmma
     /// tiles need Hopper's architecture-specific target.
@@ -132,13 +163,13 @@ impl TileConfig {
         }
     }
     /// The fastest configuration of the dense and block-sparse kernels for `rows`-row
-    /// blocks on a GPU compiled for `arch`: on Hopper the wgmma tiles (G1 for 64 rows, G2K
+    /// blocks on a GPU compiled for `arch`: on Hopper the wgmma tiles (G1 for 64 rows, G2W
     /// for 128), else [`Self::for_rows`]. The vertical-slash and streaming launchers map it
     /// to their 64-key family ([`Self::G1`] / [`Self::G2`]).
     pub fn best_for_rows(rows: usize, arch: &str) -> Option<Self> {
         let wgmma = match rows {
             64 => Some(Self::G1),
-            128 => Some(Self::G2K),
+            128 => Some(Self::G2W),
             _ => None,
         };
         wgmma.filter(|t| t.runs_on(arch)).or_else(|| Self::for_rows(rows))
@@ -195,7 +226,8 @@ pub enum SparseLayout {
 pub struct LaunchPlan {
     /// Exported kernel name in `attention.cu`.
     pub kernel: String,
-    /// (query blocks, heads, 1).
+    /// (query blocks, heads, 1); for a persistent tile (work items = query blocks x
+    /// heads, 1, 1), which [`LaunchPlan::on_sms`] caps at one block per SM.
     pub grid: (u32, u32, u32),
     /// (32 * tile.warps, 1, 1).
     pub block: (u32, u32, u32),
@@ -292,12 +324,28 @@ pub fn plan_launch(p: &AttentionParams, layout: SparseLayout) -> Result<LaunchPl
     let kind = if p.causal { "causal" } else { "full" };
     let rows = p.block_rows();
     let q_blocks = p.seq_len.div_ceil(rows);
+    let grid = if p.tile.persistent {
+        ((q_blocks * p.heads) as u32, 1, 1)
+    } else {
+        (q_blocks as u32, p.heads as u32, 1)
+    };
     Ok(LaunchPlan {
         kernel: format!("attn_fwd_{family}_d{}_{}_{kind}", p.head_dim, p.tile.kernel_tag()),
-        grid: (q_blocks as u32, p.heads as u32, 1),
+        grid,
         block: (32 * p.tile.warps as u32, 1, 1),
         shared_bytes: p.tile.shared_bytes(p.head_dim),
     })
+}
+
+impl LaunchPlan {
+    /// The plan on a GPU of `sms` multiprocessors: a persistent tile's grid (its work
+    /// items) capped at one block per SM; other tiles unchanged.
+    pub fn on_sms(mut self, tile: &TileConfig, sms: usize) -> Self {
+        if tile.persistent {
+            self.grid.0 = self.grid.0.min(sms.max(1) as u32);
+        }
+        self
+    }
 }
 
 /// The CSR form of a block mask: offsets `[heads * query blocks + 1]` and key blocks.
@@ -354,6 +402,16 @@ impl BlockCsrArgs {
     }
 }
 
+/// The arguments a persistent tile's kernel takes after the common ones: the TMA
+/// descriptors of Q, K and V, and its work counter (claimed items, blocks done), zero
+/// at every launch (the last block of a launch resets it).
+struct PersistentArgs {
+    q: TmaMap,
+    k: TmaMap,
+    v: TmaMap,
+    sched: CudaSlice<u32>,
+}
+
 /// Device buffers and the compiled function of one attention shape: upload once,
 /// launch (or time) many times, read back.
 pub struct AttentionRun<'g> {
@@ -367,6 +425,7 @@ pub struct AttentionRun<'g> {
     o: CudaSlice<u16>,
     lse: CudaSlice<f32>,
     mask_args: Option<Box<dyn MaskArgs>>,
+    persistent: Option<PersistentArgs>,
 }
 
 impl<'g> AttentionRun<'g> {
@@ -423,6 +482,17 @@ impl<'g> AttentionRun<'g> {
         mask_args: Option<Box<dyn MaskArgs>>,
     ) -> Result<Self> {
         params.validate()?;
+        if params.tile.persistent && source.name != ATTENTION.name {
+            return Err(KernelError::Unsupported {
+                param: "tile",
+                value: params.tile.label(),
+                expected: format!(
+                    "a tile of {}'s kernels (the persistent tiles are dense and block-sparse only)",
+                    source.name
+                ),
+            });
+        }
+        let plan = plan.on_sms(&params.tile, gpu.sms());
         if !params.tile.runs_on(&gpu.arch()) {
             return Err(KernelError::Unsupported {
                 param: "tile",
@@ -458,6 +528,22 @@ impl<'g> AttentionRun<'g> {
         let lse = s
             .alloc_zeros::<f32>(params.heads * params.seq_len)
             .map_err(driver_err("cuMemAlloc"))?;
+        let persistent = if params.tile.persistent {
+            let rows = params.tile.rows() as u32;
+            let (l, d) = (params.seq_len, params.head_dim);
+            let map = |x: &CudaSlice<u16>, heads: usize| {
+                let (ptr, _sync) = x.device_ptr(s);
+                encode_rows(ptr, heads, l, d, rows)
+            };
+            Some(PersistentArgs {
+                q: map(&q, params.heads)?,
+                k: map(&k, params.kv_heads)?,
+                v: map(&v, params.kv_heads)?,
+                sched: s.alloc_zeros::<u32>(2).map_err(driver_err("cuMemAlloc"))?,
+            })
+        } else {
+            None
+        };
         Ok(Self {
             gpu,
             params,
@@ -469,6 +555,7 @@ impl<'g> AttentionRun<'g> {
             o,
             lse,
             mask_args,
+            persistent,
         })
     }
 
@@ -517,6 +604,9 @@ impl<'g> AttentionRun<'g> {
             args.push(&mut b);
         }
         b.arg(&l).arg(&heads).arg(&kv_heads).arg(&scale_log2);
+        if let Some(pa) = &mut self.persistent {
+            b.arg(&pa.q).arg(&pa.k).arg(&pa.v).arg(&mut pa.sched);
+        }
         // SAFETY: argument list matches the kernel signature of `plan.kernel` (checked by
         // the GPU tests); buffer sizes were checked in `with_plan` and by the MaskArgs' builders.
         unsafe { b.launch(cfg) }.map_err(driver_err("cuLaunchKernel"))?;
@@ -683,6 +773,28 @@ mod tests {
     }
 
     #[test]
+    fn persistent_plan_has_one_block_per_sm_at_most() {
+        let p = AttentionParams {
+            tile: TileConfig::G2W,
+            causal: false,
+            ..params()
+        };
+        let plan = plan_launch(&p, SparseLayout::Block { block: 128 }).unwrap();
+        assert_eq!(plan.kernel, "attn_fwd_bsr_d128_g2w_full");
+        assert_eq!(plan.grid, (8 * 32, 1, 1)); // work items: query blocks x heads
+        assert_eq!(plan.block, (288, 1, 1)); // two consumer warpgroups and a producer warp
+        assert_eq!(plan.shared_bytes, (2 * 128 + 2 * 2 * 128) * 128 * 2 + 1024 + 128);
+        assert_eq!(plan.clone().on_sms(&p.tile, 132).grid, (132, 1, 1));
+        assert_eq!(plan.on_sms(&p.tile, 1000).grid, (256, 1, 1));
+        // Other tiles keep their grid.
+        let g2k = plan_launch(&params(), SparseLayout::Dense).unwrap();
+        assert_eq!(g2k.clone().on_sms(&TileConfig::W8, 4), g2k);
+        assert_eq!(TileConfig::G2W.rows(), 128);
+        assert_eq!(TileConfig::G2W.label(), "g2w");
+        assert_eq!(TileConfig::from_label("g2w"), Some(TileConfig::G2W));
+    }
+
+    #[test]
     fn plan_covers_ragged_sequences() {
         let plan = plan_launch(&params(), SparseLayout::Dense).unwrap();
         assert_eq!(plan.kernel, "attn_fwd_dense_d128_w8_m1_causal");
@@ -725,6 +837,7 @@ mod tests {
                 wgmma: false,
                 key_tile: 64,
                 stages: 1,
+                persistent: false,
             },
             ..params()
         };
@@ -769,7 +882,7 @@ mod tests {
         assert_eq!(plan.shared_bytes, (128 + 4 * 128) * 256 + 1024);
         assert_eq!(TileConfig::G2K.label(), "g2k");
         assert_eq!(TileConfig::G2K.like_for_rows(64), Some(TileConfig::G1));
-        assert_eq!(TileConfig::best_for_rows(128, "sm_90a"), Some(TileConfig::G2K));
+        assert_eq!(TileConfig::best_for_rows(128, "sm_90a"), Some(TileConfig::G2W));
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //!   the run of every attention kernel; [`gpu_attention`] runs a
 //!   [`Workload`](sparselab_workloads::Workload) under a [`Mask`](crate::mask::Mask)
 //!   and returns the same [`AttentionOutput`](crate::reference::AttentionOutput) as the CPU reference;
+//! - [`tma`]: the TMA descriptors of the persistent kernels;
 //! - [`vertical_slash`], [`streaming`]: the launch plans and mask arguments of those kernels;
 //! - [`index`]: index building on the GPU (vertical-slash estimate and conversion,
 //!   pooled block top-k), timed apart from attention.
@@ -22,6 +23,7 @@ pub mod elem;
 pub mod index;
 pub mod sources;
 pub mod streaming;
+pub mod tma;
 pub mod vertical_slash;
 
 pub use attention::{

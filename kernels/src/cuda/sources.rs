@@ -6,6 +6,7 @@ use super::elem::ElemType;
 const HEADERS: &[(&str, &str)] = &[
     ("attention_common.cuh", include_str!("../../cuda/attention_common.cuh")),
     ("attention_wgmma.cuh", include_str!("../../cuda/attention_wgmma.cuh")),
+    ("attention_ws.cuh", include_str!("../../cuda/attention_ws.cuh")),
 ];
 
 /// One `.cu` file of `kernels/cuda/`.

@@ -43,7 +43,7 @@ pub struct KernelSpec {
 }
 
 /// The kernels the model knows.
-pub const KERNELS: [KernelSpec; 10] = [
+pub const KERNELS: [KernelSpec; 11] = [
     KernelSpec {
         name: "fa2",
         summary: "FlashAttention-2 (PyTorch SDPA flash): 128x64 tiles, 4 warps, 2 blocks/SM",
@@ -119,6 +119,17 @@ pub const KERNELS: [KernelSpec; 10] = [
         tile: TileShape { q: 128, k: 128 },
         max_blocks_per_sm: 1,
         block_overhead_tiles: 1.25,
+        launch_order: LaunchOrder::HeadByHead,
+    },
+    KernelSpec {
+        name: "sparselab-g2w",
+        summary: "sparselab's Hopper g2w tiles (g2k warp-specialized with TMA on a persistent grid, 1 block/SM): \
+                  dense, block 128",
+        tile: TileShape { q: 128, k: 128 },
+        max_blocks_per_sm: 1,
+        // The next query block's Q and first K/V tile load during the current one's last tiles;
+        // what is left per block is the output store and the item hand-over.
+        block_overhead_tiles: 0.75,
         launch_order: LaunchOrder::HeadByHead,
     },
     KernelSpec {

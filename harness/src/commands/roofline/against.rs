@@ -119,13 +119,14 @@ pub fn kernel_of_tile(tile: &str) -> Result<KernelSpec> {
         "g1" => "sparselab-g1",
         "g2" => "sparselab-g2",
         "g2k" => "sparselab-g2k",
-        other => bail!("bench tile `{other}`: expected w4m1, w8m1, w4m2, w2m2, g1, g2 or g2k"),
+        "g2w" => "sparselab-g2w",
+        other => bail!("bench tile `{other}`: expected w4m1, w8m1, w4m2, w2m2, g1, g2, g2k or g2w"),
     };
     Ok(KernelSpec::by_name(name)?)
 }
 
 /// Random block masks: `max(1, round(density x visible))` blocks of `block` keys per query block,
-/// run as `block x key_tile` tiles (the kernel's key tile: 64, or 128 for g2k).
+/// run as `block x key_tile` tiles (the kernel's key tile: 64, or 128 for g2k and g2w).
 fn random_blocks(shape: AttentionShape, block: u64, key_tile: u64, density: f64) -> AttentionWork {
     let nb = shape.seq_len.div_ceil(block);
     let per_block = block.div_ceil(key_tile);

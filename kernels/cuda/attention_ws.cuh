@@ -1,0 +1,263 @@
+// The warp-specialized, persistent Hopper (sm_90a) forward pass of the dense and
+// block-sparse kernels (tile g2w), in the manner of FlashAttention-3: a block is two
+// consumer warpgroups of 64 query rows (the wgmma key step of attention_wgmma.cuh,
+// 128-key tiles) and one producer warp. The grid is one block per SM; blocks claim
+// work items (one head's 128-row query block) from a global counter, so a block's
+// next item is claimed and its Q and first K/V tiles are in flight while the current
+// item's last tiles and output are computed. The producer's one thread reads the
+// block-sparse index and issues bulk tensor copies (TMA, the 128-byte swizzle the
+// wgmma descriptors read) that complete on mbarriers; the consumers wait on those and
+// release each K/V stage and Q buffer on another, with no block-wide barrier in the
+// loop. Without it (the g2k kernel) every block paid for its first block index, Q and
+// first K/V tile and its output store with the SM's tensor cores idle: about 3 us a
+// block, a fifth of the time at 5% density at 16k tokens.
+//
+// Shared memory: two Q buffers [128 x D] (one per item in flight; the consumers stage
+// their output rows in it, see wg_store), STAGES K and V tiles [128 x D], then the
+// mbarriers and the slots the producer fills for the consumers (item, tile count, and
+// the first key of each stage's tile).
+#pragma once
+
+namespace sl {
+
+// A CUtensorMap (the driver's opaque 128-byte descriptor), passed by value as a
+// __grid_constant__ kernel parameter.
+struct __align__(64) TmaMap {
+    unsigned long long opaque[16];
+};
+
+__device__ __forceinline__ void mbar_init(u32 bar, u32 count) {
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
+}
+// Arrives (release: this thread's earlier shared-memory writes are seen by the waiters).
+__device__ __forceinline__ void mbar_arrive(u32 bar) {
+    asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
+}
+// Arrives and announces `bytes` of copies that complete on this phase.
+__device__ __forceinline__ void mbar_arrive_tx(u32 bar, u32 bytes) {
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
+}
+// Waits until the phase of parity `parity` has completed (acquire).
+__device__ __forceinline__ void mbar_wait(u32 bar, u32 parity) {
+    u32 done = 0;
+    while (!done) {
+        asm volatile(
+            "{\n"
+            ".reg .pred p;\n"
+            "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
+            "selp.u32 %0, 1, 0, p;\n"
+            "}\n"
+            : "=r"(done)
+            : "r"(bar), "r"(parity)
+            : "memory");
+    }
+}
+
+// Bulk tensor copy of the box at (x, y, z) of `map` into shared memory at `dst`,
+// completing (with its byte count) on the mbarrier `bar`.
+__device__ __forceinline__ void tma_load_3d(u32 dst, const TmaMap* map, u32 bar, int x, int y, int z) {
+    asm volatile(
+        "cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4}], "
+        "[%5];\n" ::"r"(dst),
+        "l"(reinterpret_cast<unsigned long long>(map)), "r"(x), "r"(y), "r"(z), "r"(bar)
+        : "memory");
+}
+
+// Rows [row0, row0 + ROWS) of head z of a [heads, L, D] tensor into a WgSwz tile [ROWS, D]:
+// one box of 64 columns (128 bytes, the swizzle span) per chunk of the layout; rows past L
+// arrive as zeros (the tensor map's bounds).
+template <int ROWS, int D>
+__device__ __forceinline__ void tma_tile(u32 dst, const TmaMap* map, u32 bar, int row0, int z) {
+#pragma unroll
+    for (int c = 0; c < D / 64; ++c) tma_load_3d(dst + c * ROWS * 128, map, bar, c * 64, row0, z);
+}
+
+// Key tiles of dense attention for the producer: BN-key tiles from 0 to the end, or to
+// the query block's last row when causal.
+template <int BM, int BN, bool CAUSAL>
+struct DenseKeyList {
+    int n;
+    __device__ __forceinline__ void open(int /*row*/, int q0, int L) {
+        const int kend = CAUSAL ? min(q0 + BM, L) : L;
+        n = (kend + BN - 1) / BN;
+    }
+    __device__ __forceinline__ int start(int t) const { return t * BN; }
+};
+
+// Key tiles of a block mask in CSR form (see SparseTiles): row h * query blocks + qb.
+template <int BM, int BN>
+struct BlockKeyList {
+    static constexpr int PER = BM / BN;
+    const u32* offsets;
+    const u32* blocks;
+    u32 begin;
+    int n;
+    __device__ __forceinline__ void open(int row, int /*q0*/, int /*L*/) {
+        begin = offsets[row];
+        n = static_cast<int>(offsets[row + 1] - begin) * PER;
+    }
+    __device__ __forceinline__ int start(int t) const {
+        return static_cast<int>(blocks[begin + t / PER]) * BM + (t % PER) * BN;
+    }
+};
+
+// A slot the producer wrote, read by lane 0 (the lane that releases the warp's hold on
+// it) and broadcast to the warp.
+__device__ __forceinline__ int warp_read(volatile const int* p, int lane) {
+    int v = 0;
+    if (lane == 0) v = *p;
+    return __shfl_sync(0xffffffffu, v, 0);
+}
+
+// ContiguousKeys needs a tile enumerator only for count() and tile(), which the consumers
+// never call: tiles come from the producer.
+struct ProducerTiles {};
+
+// Work item `item` is head item / nqb (of nqb query blocks), query block nqb - 1 - item % nqb:
+// a head's heaviest causal blocks first. ws_q0 is its first row, ws_row its row of a block mask.
+__device__ __forceinline__ int ws_q0(int item, int nqb) { return (nqb - 1 - item % nqb) * 128; }
+__device__ __forceinline__ int ws_row(int item, int nqb, int heads) {
+    return (item / nqb) % heads * nqb + (nqb - 1 - item % nqb);
+}
+
+// The block's resources: 256 consumer threads (two warpgroups), then one producer warp.
+constexpr int WS_CONSUMERS = 256;
+constexpr int WS_THREADS = WS_CONSUMERS + 32;
+
+// The forward pass of items (head, 128-row query block) claimed from sched[0] by the
+// blocks of a persistent grid; `list` gives each item's key tiles. sched[1] counts the
+// blocks done; the last one resets both, so every launch finds them zero.
+template <int D, bool CAUSAL, class List>
+__device__ __forceinline__ void attn_fwd_ws(const TmaMap* tq, const TmaMap* tk, const TmaMap* tv,
+                                            elem_t* __restrict__ O, float* __restrict__ LSE, int L, int heads,
+                                            int kv_heads, float scale_log2, List list, u32* sched) {
+    static_assert(D == 64 || D == 128, "head dim 64 or 128");
+    constexpr int BM = 128;
+    constexpr int BN = 128;
+    constexpr int STAGES = 2;
+    constexpr int QT = BM * D;  // elements of a Q buffer
+    constexpr int KT = BN * D;  // elements of a K or V tile
+    constexpr u32 CONSUMER_WARPS = WS_CONSUMERS / 32;
+    extern __shared__ __align__(1024) unsigned char smem_raw[];
+    unsigned char* base = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);
+    elem_t* sQ = reinterpret_cast<elem_t*>(base);
+    elem_t* sK = sQ + 2 * QT;
+    elem_t* sV = sK + STAGES * KT;
+    // mbarriers: Q full [2], Q empty [2], K/V full [STAGES], K/V empty [STAGES].
+    unsigned long long* bars = reinterpret_cast<unsigned long long*>(sV + STAGES * KT);
+    // Slots: item [2] (-1: no more), tile count [2], first key of each stage [STAGES].
+    volatile int* slot = reinterpret_cast<volatile int*>(bars + 4 + 2 * STAGES);
+    const u32 q_full = smem_addr(bars);
+    const u32 q_empty = q_full + 16;
+    const u32 kv_full = q_full + 32;
+    const u32 kv_empty = kv_full + 8 * STAGES;
+
+    const int tid = threadIdx.x;
+    const int nqb = (L + BM - 1) / BM;
+    const int items = heads * nqb;
+    if (tid == 0) {
+        for (int b = 0; b < 2; ++b) {
+            mbar_init(q_full + 8 * b, 1);
+            mbar_init(q_empty + 8 * b, CONSUMER_WARPS);
+        }
+        for (int s = 0; s < STAGES; ++s) {
+            mbar_init(kv_full + 8 * s, 1);
+            mbar_init(kv_empty + 8 * s, CONSUMER_WARPS);
+        }
+        // The initialized barriers are seen by the copy engine's completions.
+        asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    }
+    __syncthreads();
+
+    if (tid >= WS_CONSUMERS) {
+        // Producer: one thread claims items and issues every copy.
+        if (tid != WS_CONSUMERS) return;
+        int g = 0;  // K/V tiles issued so far (the ring position)
+        for (int i = 0;; ++i) {
+            const int b = i & 1;
+            // Q buffer b is free once the consumers have stored item i - 2 from it.
+            mbar_wait(q_empty + 8 * b, ((i >> 1) & 1) ^ 1);
+            const int item = static_cast<int>(atomicAdd(sched, 1u));
+            if (item >= items) {
+                slot[b] = -1;
+                mbar_arrive(q_full + 8 * b);
+                break;
+            }
+            const int bh = item / nqb;
+            const int q0 = ws_q0(item, nqb);
+            const int h = bh % heads;
+            const int kvh = (bh / heads) * kv_heads + h / (heads / kv_heads);
+            list.open(ws_row(item, nqb, heads), q0, L);
+            const int n = list.n;
+            slot[b] = item;
+            slot[2 + b] = n;
+            if (n > 0) {
+                mbar_arrive_tx(q_full + 8 * b, QT * 2);
+                tma_tile<BM, D>(smem_addr(sQ + b * QT), tq, q_full + 8 * b, q0, bh);
+            } else {
+                mbar_arrive(q_full + 8 * b);  // nothing to load: the consumers store zeros
+            }
+            for (int t = 0; t < n; ++t, ++g) {
+                const int k0 = list.start(t);
+                const int s = g % STAGES;
+                mbar_wait(kv_empty + 8 * s, ((g / STAGES) & 1) ^ 1);
+                slot[4 + s] = k0;
+                mbar_arrive_tx(kv_full + 8 * s, 2 * KT * 2);
+                tma_tile<BN, D>(smem_addr(sK + s * KT), tk, kv_full + 8 * s, k0, kvh);
+                tma_tile<BN, D>(smem_addr(sV + s * KT), tv, kv_full + 8 * s, k0, kvh);
+            }
+        }
+        // Every claim of this block precedes its count; the last block resets both.
+        __threadfence();
+        if (atomicAdd(sched + 1, 1u) == gridDim.x - 1) {
+            atomicExch(sched, 0u);
+            atomicExch(sched + 1, 0u);
+        }
+        return;
+    }
+
+    // Consumers: warpgroup wg owns rows wg * 64 .. of each item's query block.
+    const int wg = tid >> 7;
+    const int warp = (tid >> 5) & 3;
+    const int lane = tid & 31;
+    const ProducerTiles no_tiles;
+    const ContiguousKeys<CAUSAL, ProducerTiles, BN> keys{no_tiles};
+    int g = 0;
+    for (int i = 0;; ++i) {
+        const int b = i & 1;
+        mbar_wait(q_full + 8 * b, (i >> 1) & 1);
+        const int item = warp_read(&slot[b], lane);
+        if (item < 0) break;
+        const int n = warp_read(&slot[2 + b], lane);
+        const int bh = item / nqb;
+        const int q0 = ws_q0(item, nqb);
+        const u32 q_addr = smem_addr(sQ + b * QT) + wg * 64 * 128;
+
+        float acc[D / 2];
+#pragma unroll
+        for (int j = 0; j < D / 2; ++j) acc[j] = 0.f;
+        float row_max[2] = {SL_NEG_INF, SL_NEG_INF};
+        float row_sum[2] = {0.f, 0.f};
+        const int warp_row0 = q0 + wg * 64 + warp * 16;
+        const int r_lo = warp_row0 + (lane >> 2);
+
+        for (int t = 0; t < n; ++t, ++g) {
+            const int s = g % STAGES;
+            mbar_wait(kv_full + 8 * s, (g / STAGES) & 1);
+            const int k0 = warp_read(&slot[4 + s], lane);
+            wg_tile<D, BM, BN>(acc, row_max, row_sum, q_addr, smem_addr(sK + s * KT), smem_addr(sV + s * KT), keys,
+                               k0, warp_row0, r_lo, lane, L, scale_log2);
+            // wg_tile waited for its products: the stage is free (lane 0 releases it for the warp).
+            __syncwarp();
+            if (lane == 0) mbar_arrive(kv_empty + 8 * s);
+        }
+        wg_store<D, BM>(acc, row_max, row_sum, sQ + b * QT, O + (long long)bh * L * D, LSE + (long long)bh * L, q0, L,
+                        tid);
+        // The staged rows (generic-proxy writes) come before the next Q copy into buffer b.
+        fence_proxy_async();
+        __syncwarp();
+        if (lane == 0) mbar_arrive(q_empty + 8 * b);
+    }
+}
+
+}  // namespace sl
