@@ -149,6 +149,18 @@ __device__ __forceinline__ void stmatrix_x4(u32 addr, u32 r0, u32 r1, u32 r2, u3
                  : "memory");
 }
 
+// Starts the online softmax of a warpgroup's 64 rows: O = 0, running max -inf, running sum 0.
+template <int D>
+__device__ __forceinline__ void wg_rows_reset(float* acc, float* row_max, float* row_sum) {
+#pragma unroll
+    for (int i = 0; i < D / 2; ++i) acc[i] = 0.f;
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+        row_max[i] = SL_NEG_INF;
+        row_sum[i] = 0.f;
+    }
+}
+
 // Normalizes and stores this warpgroup's 64 output rows (below L) and their natural-log lse;
 // a row that kept nothing gets zeros and lse = -inf. The rows go through shared memory: the
 // block's Q tile `s` (layout WgSwz, BM rows), which this warpgroup no longer reads, takes
@@ -280,11 +292,8 @@ __device__ __forceinline__ void attn_fwd_keys_wg(const elem_t* __restrict__ q, c
     // registers inside the key loop, which gives wrong results from the second tile on.
     const u32 q_addr = smem_addr(sQ) + wg * 64 * 128;
 
-    float acc[D / 2];
-#pragma unroll
-    for (int i = 0; i < D / 2; ++i) acc[i] = 0.f;
-    float row_max[2] = {SL_NEG_INF, SL_NEG_INF};
-    float row_sum[2] = {0.f, 0.f};
+    float acc[D / 2], row_max[2], row_sum[2];
+    wg_rows_reset<D>(acc, row_max, row_sum);
     const int warp_row0 = q0 + wg * 64 + warp * 16;
     const int r_lo = warp_row0 + (lane >> 2);  // rows r_lo and r_lo + 8
 

@@ -233,11 +233,8 @@ __device__ __forceinline__ void attn_fwd_ws(const TmaMap* tq, const TmaMap* tk, 
         const int q0 = ws_q0(item, nqb);
         const u32 q_addr = smem_addr(sQ + b * QT) + wg * 64 * 128;
 
-        float acc[D / 2];
-#pragma unroll
-        for (int j = 0; j < D / 2; ++j) acc[j] = 0.f;
-        float row_max[2] = {SL_NEG_INF, SL_NEG_INF};
-        float row_sum[2] = {0.f, 0.f};
+        float acc[D / 2], row_max[2], row_sum[2];
+        wg_rows_reset<D>(acc, row_max, row_sum);
         const int warp_row0 = q0 + wg * 64 + warp * 16;
         const int r_lo = warp_row0 + (lane >> 2);
 
