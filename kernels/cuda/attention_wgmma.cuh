@@ -43,6 +43,13 @@ __device__ __forceinline__ void fence_regs(float* r) {
     for (int i = 0; i < N; ++i) asm volatile("" : "+f"(r[i])::"memory");
 }
 
+// The same for 32-bit registers (a wgmma's register A operand is read asynchronously too).
+template <int N>
+__device__ __forceinline__ void fence_regs_u32(u32* r) {
+#pragma unroll
+    for (int i = 0; i < N; ++i) asm volatile("" : "+r"(r[i])::"memory");
+}
+
 // The output operands of a wgmma with N fp32 accumulators d[0..N), in register order.
 #define SL_WG_ACC8(d, i)                                                                                            \
     "+f"(d[i]), "+f"(d[i + 1]), "+f"(d[i + 2]), "+f"(d[i + 3]), "+f"(d[i + 4]), "+f"(d[i + 5]), "+f"(d[i + 6]),     \
@@ -210,6 +217,26 @@ __device__ __forceinline__ void wg_store(const float* acc, const float* row_max,
     }
 }
 
+// Issues S = Q K^T over a BN-key tile (D / 16 k16 steps, K-major B: 16 columns of D per
+// step, 32 bytes into a 128-byte chunk row) from the shared tiles at q_addr (BM rows of Q,
+// offset to this warpgroup's) and k_addr. The caller fences, commits and waits.
+template <int D, int BM, int BN>
+__device__ __forceinline__ void wg_s_issue(float* s, u32 q_addr, u32 k_addr) {
+#pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk) {
+        wg_qk<BN>(s, sw128_desc(q_addr + (kk >> 2) * (BM * 128) + (kk & 3) * 32, 16, 1024),
+                  sw128_desc(k_addr + (kk >> 2) * (BN * 128) + (kk & 3) * 32, 16, 1024), kk > 0 ? 1 : 0);
+    }
+}
+
+// Issues O += P V over a BN-key tile: V N-major (transposed B) at v_addr, 16 keys per step
+// = two 8-row core groups. The caller fences, commits and waits.
+template <int D, int BN>
+__device__ __forceinline__ void wg_pv_issue(float* acc, const u32 (*p)[4], u32 v_addr) {
+#pragma unroll
+    for (int kk = 0; kk < BN / 16; ++kk) wg_pv<D>(acc, p[kk], sw128_desc(v_addr + kk * 16 * 128, BN * 128, 1024));
+}
+
 // One key tile for this warpgroup's 64 query rows: S = Q K^T from the shared tiles at
 // q_addr (the block's BM rows of Q, offset to this warpgroup's) and k_addr, the mask and the
 // online softmax, then O += P V from the shared tile at v_addr. Waits for its own products.
@@ -217,14 +244,9 @@ template <int D, int BM, int BN, class Keys>
 __device__ __forceinline__ void wg_tile(float* acc, float* row_max, float* row_sum, u32 q_addr, u32 k_addr,
                                         u32 v_addr, const Keys& keys, const typename Keys::Tile& tile, int warp_row0,
                                         int r_lo, int lane, int L, float scale_log2) {
-    // S = Q K^T: K-major B, 16 columns of D per step (32 bytes into a 128-byte chunk row).
     float s[BN / 2];
     wg_fence();
-#pragma unroll
-    for (int kk = 0; kk < D / 16; ++kk) {
-        wg_qk<BN>(s, sw128_desc(q_addr + (kk >> 2) * (BM * 128) + (kk & 3) * 32, 16, 1024),
-                  sw128_desc(k_addr + (kk >> 2) * (BN * 128) + (kk & 3) * 32, 16, 1024), kk > 0 ? 1 : 0);
-    }
+    wg_s_issue<D, BM, BN>(s, q_addr, k_addr);
     wg_commit();
     wg_wait<0>();
     fence_regs<BN / 2>(s);
@@ -234,12 +256,8 @@ __device__ __forceinline__ void wg_tile(float* acc, float* row_max, float* row_s
     u32 p[BN / 16][4];
     slab_softmax<BN, D>(s, acc, row_max, row_sum, scale_log2, p);
 
-    // O += P V: V N-major (transposed B), 16 keys per step = two 8-row core groups.
     wg_fence();
-#pragma unroll
-    for (int kk = 0; kk < BN / 16; ++kk) {
-        wg_pv<D>(acc, p[kk], sw128_desc(v_addr + kk * 16 * 128, BN * 128, 1024));
-    }
+    wg_pv_issue<D, BN>(acc, p, v_addr);
     wg_commit();
     wg_wait<0>();
     fence_regs<D / 2>(acc);

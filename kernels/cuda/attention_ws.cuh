@@ -1,16 +1,19 @@
 // The warp-specialized, persistent Hopper (sm_90a) forward pass of the dense and
 // block-sparse kernels (tile g2w), in the manner of FlashAttention-3: a block is two
-// consumer warpgroups of 64 query rows (the wgmma key step of attention_wgmma.cuh,
-// 128-key tiles) and one producer warp. The grid is one block per SM; blocks claim
-// work items (one head's 128-row query block) from a global counter, so a block's
-// next item is claimed and its Q and first K/V tiles are in flight while the current
-// item's last tiles and output are computed. The producer's one thread reads the
-// block-sparse index and issues bulk tensor copies (TMA, the 128-byte swizzle the
-// wgmma descriptors read) that complete on mbarriers; the consumers wait on those and
-// release each K/V stage and Q buffer on another, with no block-wide barrier in the
-// loop. Without it (the g2k kernel) every block paid for its first block index, Q and
-// first K/V tile and its output store with the SM's tensor cores idle: about 3 us a
-// block, a fifth of the time at 5% density at 16k tokens.
+// consumer warpgroups of 64 query rows (wgmma over 128-key tiles, attention_wgmma.cuh)
+// and a producer warpgroup. The grid is one block per SM; blocks claim work items (one
+// head's 128-row query block) from a global counter, so a block's next item is claimed
+// and its Q and first K/V tiles are in flight while the current item's last tiles and
+// output are computed. The producer's one thread reads the block-sparse index and issues
+// bulk tensor copies (TMA, the 128-byte swizzle the wgmma descriptors read) that complete
+// on mbarriers; the consumers wait on those and release each K stage, V stage and Q
+// buffer on another, with no block-wide barrier in the loop. Each consumer warpgroup
+// issues tile t's S = Q K^T with tile t - 1's O += P V and runs tile t's softmax while
+// they finish, and the two warpgroups take turns to issue (named barriers), so one's
+// softmax overlaps the other's products. Without the persistent grid (the g2k kernel)
+// every block paid for its first block index, Q and first K/V tile and its output store
+// with the SM's tensor cores idle: about 3 us a block, a fifth of the time at 5% density
+// at 16k tokens.
 //
 // Shared memory: two Q buffers [128 x D] (one per item in flight; the consumers stage
 // their output rows in it, see wg_store), STAGES K and V tiles [128 x D], then the
@@ -109,6 +112,12 @@ __device__ __forceinline__ int warp_read(volatile const int* p, int lane) {
     return __shfl_sync(0xffffffffu, v, 0);
 }
 
+// Releases a stage or buffer this warp has finished reading: lane 0 arrives for the warp.
+__device__ __forceinline__ void ws_release(u32 bar, int lane) {
+    __syncwarp();
+    if (lane == 0) mbar_arrive(bar);
+}
+
 // ContiguousKeys needs a tile enumerator only for count() and tile(), which the consumers
 // never call: tiles come from the producer.
 struct ProducerTiles {};
@@ -120,9 +129,38 @@ __device__ __forceinline__ int ws_row(int item, int nqb, int heads) {
     return (item / nqb) % heads * nqb + (nqb - 1 - item % nqb);
 }
 
-// The block's resources: 256 consumer threads (two warpgroups), then one producer warp.
+// The block's threads: two consumer warpgroups, then a producer warpgroup (one thread of
+// which works). The producer gives its registers to the consumers (setmaxnreg): a block
+// of 384 threads starts at 168 registers a thread; the consumers' products of one tile
+// overlapping the softmax of the next need more (a fourth, idle-register-free warp would
+// not help: ptxas sizes a block that uses wgmma by whole warpgroups).
 constexpr int WS_CONSUMERS = 256;
-constexpr int WS_THREADS = WS_CONSUMERS + 32;
+constexpr int WS_THREADS = WS_CONSUMERS + 128;
+constexpr int WS_PRODUCER_REGS = 40;
+constexpr int WS_CONSUMER_REGS = 232;
+template <int N>
+__device__ __forceinline__ void regs_dec() {
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(N));
+}
+template <int N>
+__device__ __forceinline__ void regs_inc() {
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(N));
+}
+
+// The consumer warpgroups take turns to issue their products (FlashAttention-3's
+// ping-pong): warpgroup wg waits on named barrier WS_TURN + wg (ids 1 and 2 are
+// wg_store's), issues, and passes the turn to the other, so one warpgroup's softmax runs
+// while the other's products keep the tensor cores busy. Without the turns the two
+// warpgroups, waiting on the same K/V stages, ran their softmax at the same time.
+constexpr int WS_TURN = 3;
+__device__ __forceinline__ void named_sync(int id, int threads) {
+    asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
+}
+__device__ __forceinline__ void named_arrive(int id, int threads) {
+    asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
+}
+__device__ __forceinline__ void ws_turn_wait(int wg) { named_sync(WS_TURN + wg, WS_CONSUMERS); }
+__device__ __forceinline__ void ws_turn_pass(int wg) { named_arrive(WS_TURN + (wg ^ 1), WS_CONSUMERS); }
 
 // The forward pass of items (head, 128-row query block) claimed from sched[0] by the
 // blocks of a persistent grid; `list` gives each item's key tiles. sched[1] counts the
@@ -143,14 +181,17 @@ __device__ __forceinline__ void attn_fwd_ws(const TmaMap* tq, const TmaMap* tk, 
     elem_t* sQ = reinterpret_cast<elem_t*>(base);
     elem_t* sK = sQ + 2 * QT;
     elem_t* sV = sK + STAGES * KT;
-    // mbarriers: Q full [2], Q empty [2], K/V full [STAGES], K/V empty [STAGES].
+    // mbarriers: Q full [2], Q empty [2], then K full, K empty, V full, V empty [STAGES each]
+    // (a tile's K is released after S = Q K^T, its V one step later, after O += P V).
     unsigned long long* bars = reinterpret_cast<unsigned long long*>(sV + STAGES * KT);
     // Slots: item [2] (-1: no more), tile count [2], first key of each stage [STAGES].
-    volatile int* slot = reinterpret_cast<volatile int*>(bars + 4 + 2 * STAGES);
+    volatile int* slot = reinterpret_cast<volatile int*>(bars + 4 + 4 * STAGES);
     const u32 q_full = smem_addr(bars);
     const u32 q_empty = q_full + 16;
-    const u32 kv_full = q_full + 32;
-    const u32 kv_empty = kv_full + 8 * STAGES;
+    const u32 k_full = q_full + 32;
+    const u32 k_empty = k_full + 8 * STAGES;
+    const u32 v_full = k_empty + 8 * STAGES;
+    const u32 v_empty = v_full + 8 * STAGES;
 
     const int tid = threadIdx.x;
     const int nqb = (L + BM - 1) / BM;
@@ -161,8 +202,10 @@ __device__ __forceinline__ void attn_fwd_ws(const TmaMap* tq, const TmaMap* tk, 
             mbar_init(q_empty + 8 * b, CONSUMER_WARPS);
         }
         for (int s = 0; s < STAGES; ++s) {
-            mbar_init(kv_full + 8 * s, 1);
-            mbar_init(kv_empty + 8 * s, CONSUMER_WARPS);
+            mbar_init(k_full + 8 * s, 1);
+            mbar_init(k_empty + 8 * s, CONSUMER_WARPS);
+            mbar_init(v_full + 8 * s, 1);
+            mbar_init(v_empty + 8 * s, CONSUMER_WARPS);
         }
         // The initialized barriers are seen by the copy engine's completions.
         asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
@@ -171,6 +214,7 @@ __device__ __forceinline__ void attn_fwd_ws(const TmaMap* tq, const TmaMap* tk, 
 
     if (tid >= WS_CONSUMERS) {
         // Producer: one thread claims items and issues every copy.
+        regs_dec<WS_PRODUCER_REGS>();
         if (tid != WS_CONSUMERS) return;
         int g = 0;  // K/V tiles issued so far (the ring position)
         for (int i = 0;; ++i) {
@@ -200,11 +244,14 @@ __device__ __forceinline__ void attn_fwd_ws(const TmaMap* tq, const TmaMap* tk, 
             for (int t = 0; t < n; ++t, ++g) {
                 const int k0 = list.start(t);
                 const int s = g % STAGES;
-                mbar_wait(kv_empty + 8 * s, ((g / STAGES) & 1) ^ 1);
+                const u32 free_phase = ((g / STAGES) & 1) ^ 1;
+                mbar_wait(k_empty + 8 * s, free_phase);
                 slot[4 + s] = k0;
-                mbar_arrive_tx(kv_full + 8 * s, 2 * KT * 2);
-                tma_tile<BN, D>(smem_addr(sK + s * KT), tk, kv_full + 8 * s, k0, kvh);
-                tma_tile<BN, D>(smem_addr(sV + s * KT), tv, kv_full + 8 * s, k0, kvh);
+                mbar_arrive_tx(k_full + 8 * s, KT * 2);
+                tma_tile<BN, D>(smem_addr(sK + s * KT), tk, k_full + 8 * s, k0, kvh);
+                mbar_wait(v_empty + 8 * s, free_phase);
+                mbar_arrive_tx(v_full + 8 * s, KT * 2);
+                tma_tile<BN, D>(smem_addr(sV + s * KT), tv, v_full + 8 * s, k0, kvh);
             }
         }
         // Every claim of this block precedes its count; the last block resets both.
@@ -217,12 +264,15 @@ __device__ __forceinline__ void attn_fwd_ws(const TmaMap* tq, const TmaMap* tk, 
     }
 
     // Consumers: warpgroup wg owns rows wg * 64 .. of each item's query block.
+    regs_inc<WS_CONSUMER_REGS>();
     const int wg = tid >> 7;
     const int warp = (tid >> 5) & 3;
     const int lane = tid & 31;
     const ProducerTiles no_tiles;
     const ContiguousKeys<CAUSAL, ProducerTiles, BN> keys{no_tiles};
-    int g = 0;
+    // Warpgroup 0 issues its products first (see ws_turn_wait).
+    if (wg == 1) named_arrive(WS_TURN, WS_CONSUMERS);
+    int g = 0;  // K/V tiles consumed so far (the ring position)
     for (int i = 0;; ++i) {
         const int b = i & 1;
         mbar_wait(q_full + 8 * b, (i >> 1) & 1);
@@ -238,23 +288,83 @@ __device__ __forceinline__ void attn_fwd_ws(const TmaMap* tq, const TmaMap* tk, 
         const int warp_row0 = q0 + wg * 64 + warp * 16;
         const int r_lo = warp_row0 + (lane >> 2);
 
-        for (int t = 0; t < n; ++t, ++g) {
-            const int s = g % STAGES;
-            mbar_wait(kv_full + 8 * s, (g / STAGES) & 1);
-            const int k0 = warp_read(&slot[4 + s], lane);
-            wg_tile<D, BM, BN>(acc, row_max, row_sum, q_addr, smem_addr(sK + s * KT), smem_addr(sV + s * KT), keys,
-                               k0, warp_row0, r_lo, lane, L, scale_log2);
-            // wg_tile waited for its products: the stage is free (lane 0 releases it for the warp).
-            __syncwarp();
-            if (lane == 0) mbar_arrive(kv_empty + 8 * s);
+        // Tile t's S = Q K^T is issued together with tile t - 1's O += P V (whose P the
+        // softmax of the previous step left in p), then the softmax of tile t runs while
+        // that product finishes and the other warpgroup's products run. Tile t is ring
+        // position g + t; an item without tiles takes no turn. (The three parts are written
+        // out: a product under a condition inside the loop makes ptxas serialize them all.)
+        if (n > 0) {
+            float alpha[2];
+            u32 p[BN / 16][4];
+            float sc[BN / 2];
+            {
+                const int s = g % STAGES;
+                mbar_wait(k_full + 8 * s, (g / STAGES) & 1);
+                const int k0 = warp_read(&slot[4 + s], lane);
+                ws_turn_wait(wg);
+                wg_fence();
+                wg_s_issue<D, BM, BN>(sc, q_addr, smem_addr(sK + s * KT));
+                wg_commit();
+                ws_turn_pass(wg);
+                wg_wait<0>();
+                fence_regs<BN / 2>(sc);
+                ws_release(k_empty + 8 * s, lane);
+                if (keys.needs_mask(k0, warp_row0, warp_row0 + 15, L)) slab_mask<BN, 1>(sc, keys, k0, r_lo, lane, L);
+                slab_exp<BN>(sc, row_max, row_sum, scale_log2, alpha);
+                slab_pack<BN>(sc, p);
+            }
+            for (int t = 1; t < n; ++t) {
+                const int s = (g + t) % STAGES;
+                const int sp = (g + t - 1) % STAGES;
+                mbar_wait(k_full + 8 * s, ((g + t) / STAGES) & 1);
+                const int k0 = warp_read(&slot[4 + s], lane);
+                mbar_wait(v_full + 8 * sp, ((g + t - 1) / STAGES) & 1);
+                ws_turn_wait(wg);
+                wg_fence();
+                wg_s_issue<D, BM, BN>(sc, q_addr, smem_addr(sK + s * KT));
+                wg_commit();
+                slab_rescale<D>(acc, alpha);
+                wg_fence();
+                wg_pv_issue<D, BN>(acc, p, smem_addr(sV + sp * KT));
+                wg_commit();
+                ws_turn_pass(wg);
+                wg_wait<1>();
+                fence_regs<BN / 2>(sc);
+                ws_release(k_empty + 8 * s, lane);
+                if (keys.needs_mask(k0, warp_row0, warp_row0 + 15, L)) slab_mask<BN, 1>(sc, keys, k0, r_lo, lane, L);
+                slab_exp<BN>(sc, row_max, row_sum, scale_log2, alpha);
+                wg_wait<0>();
+                fence_regs<D / 2>(acc);
+                // The product read p until here: its registers stay p's.
+                fence_regs_u32<BN / 4>(&p[0][0]);
+                ws_release(v_empty + 8 * sp, lane);
+                slab_pack<BN>(sc, p);
+            }
+            {
+                const int sp = (g + n - 1) % STAGES;
+                mbar_wait(v_full + 8 * sp, ((g + n - 1) / STAGES) & 1);
+                ws_turn_wait(wg);
+                slab_rescale<D>(acc, alpha);
+                wg_fence();
+                wg_pv_issue<D, BN>(acc, p, smem_addr(sV + sp * KT));
+                wg_commit();
+                ws_turn_pass(wg);
+                wg_wait<0>();
+                fence_regs<D / 2>(acc);
+                fence_regs_u32<BN / 4>(&p[0][0]);
+                ws_release(v_empty + 8 * sp, lane);
+            }
+            g += n;
         }
         wg_store<D, BM>(acc, row_max, row_sum, sQ + b * QT, O + (long long)bh * L * D, LSE + (long long)bh * L, q0, L,
                         tid);
         // The staged rows (generic-proxy writes) come before the next Q copy into buffer b.
         fence_proxy_async();
-        __syncwarp();
-        if (lane == 0) mbar_arrive(q_empty + 8 * b);
+        ws_release(q_empty + 8 * b, lane);
     }
+    // Warpgroup 1 passed the turn once more than warpgroup 0 took it: take it, so that no
+    // arrival is left on the barrier at exit.
+    if (wg == 0) ws_turn_wait(0);
 }
 
 }  // namespace sl

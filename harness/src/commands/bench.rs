@@ -68,6 +68,12 @@ pub struct BenchArgs {
     /// Untimed launches first.
     #[arg(long, default_value_t = 5)]
     pub warmup: usize,
+    /// Before timing each kernel (and index build), launch it back to back for this many
+    /// milliseconds more, so that kernels long and short are timed at the clocks the GPU
+    /// holds under sustained load (the H100 boosts for the first ~20 ms of a long run,
+    /// then settles at its power limit). 0: only `--warmup`. Recorded in the `clocks` column.
+    #[arg(long, default_value_t = 0.0)]
+    pub warmup_ms: f64,
     /// Timed launches (each between two CUDA events).
     #[arg(long, default_value_t = 30)]
     pub iters: usize,
@@ -263,7 +269,16 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     );
     let (nv_major, nv_minor) = nvrtc_version()?;
     prov.cuda = format!("NVRTC {nv_major}.{nv_minor}, {}", gpu.arch());
-    let clocks = device_info::clocks();
+    if !(args.warmup_ms >= 0.0 && args.warmup_ms.is_finite()) {
+        bail!(
+            "--warmup-ms must be a finite number of milliseconds >= 0, got {}",
+            args.warmup_ms
+        );
+    }
+    let mut clocks = device_info::clocks();
+    if args.warmup_ms > 0.0 {
+        clocks.push_str(&format!("; each kernel sustained {} ms before timing", args.warmup_ms));
+    }
     let mut masks = args.mask_dir.as_deref().map(masks::MaskWriter::new).transpose()?;
     let kv_heads = args.kv_heads.unwrap_or(args.heads);
     let mut rng = SeededRng::new(0, 99);
@@ -289,6 +304,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 k: &k,
                 v: &v,
                 warmup: args.warmup,
+                warmup_ms: args.warmup_ms,
                 iters: args.iters,
             };
             for method in &methods {

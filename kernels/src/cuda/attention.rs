@@ -17,7 +17,7 @@ use sparselab_workloads::{HeadTensor, Workload};
 /// rows); two slabs per warp reuse each K/V fragment read from shared memory twice,
 /// at the cost of registers. The wgmma tiles (Hopper, sm_90a only): `warps / 4`
 /// warpgroups of 64 rows sharing a ring of `stages` K/V tiles of `key_tile` keys
-/// (`kernels/cuda/attention_wgmma.cuh`); the persistent one adds a producer warp that
+/// (`kernels/cuda/attention_wgmma.cuh`); the persistent one adds a producer warpgroup that
 /// loads them with TMA, on a grid of one block per SM (`kernels/cuda/attention_ws.cuh`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TileConfig {
@@ -32,7 +32,8 @@ pub struct TileConfig {
     /// K/V tiles resident in shared memory at once.
     pub stages: usize,
     /// Warp-specialized and persistent (wgmma tiles): one block per SM claims
-    /// (head, query block) items; a producer warp (the last of `warps`) issues TMA copies.
+    /// (head, query block) items; a producer warpgroup (the last four of `warps`, one
+    /// thread of which works) issues TMA copies.
     pub persistent: bool,
 }
 
@@ -55,12 +56,13 @@ impl TileConfig {
     /// On the H100 at 16k tokens 10% faster than G2 dense, 15% at block-sparse 5-50%
     /// (results/h100-fp16-g2k-2026-11-23; a third stage gained under 1% and was dropped).
     pub const G2K: Self = Self::wg(8, 128, 2);
-    /// Hopper: G2K's two warpgroups and 128-key tiles, warp-specialized (a ninth warp
-    /// loads Q, K and V with TMA) on a persistent grid of one block per SM, so a block's
-    /// next query block loads while it finishes the current one (FlashAttention-3's
-    /// structure); dense and block-sparse (block 128) only.
+    /// Hopper: G2K's two warpgroups and 128-key tiles, warp-specialized (a third
+    /// warpgroup loads Q, K and V with TMA and gives its registers to the other two) on a
+    /// persistent grid of one block per SM, so a block's next query block loads while it
+    /// finishes the current one, and the two warpgroups take turns at the tensor cores
+    /// (FlashAttention-3's structure); dense and block-sparse (block 128) only.
     pub const G2W: Self = Self {
-        warps: 9,
+        warps: 12,
         persistent: true,
         ..Self::G2K
     };
@@ -100,11 +102,16 @@ impl TileConfig {
         }
     }
 
-    /// Query rows per block (per work item of a persistent tile): 64 per warpgroup of a
-    /// wgmma tile (a producer warp computes none).
+    /// Warpgroups that compute (wgmma tiles): all of them, or all but the producer of a
+    /// persistent tile.
+    fn computing_warpgroups(&self) -> usize {
+        self.warps / 4 - usize::from(self.persistent)
+    }
+    /// Query rows per block (per work item of a persistent tile): 64 per computing
+    /// warpgroup of a wgmma tile.
     pub fn rows(&self) -> usize {
         if self.wgmma {
-            64 * (self.warps / 4)
+            64 * self.computing_warpgroups()
         } else {
             16 * self.slabs * self.warps
         }
@@ -120,10 +127,10 @@ impl TileConfig {
     /// The tile's part of exported kernel names, e.g. `w4_m2`, `g2` or `g2k`.
     pub fn kernel_tag(&self) -> String {
         if self.persistent {
-            format!("g{}w", self.warps / 4)
+            format!("g{}w", self.computing_warpgroups())
         } else if self.wgmma {
             let keys = if self.key_tile == 128 { "k" } else { "" };
-            format!("g{}{keys}", self.warps / 4)
+            format!("g{}{keys}", self.computing_warpgroups())
         } else {
             format!("w{}_m{}", self.warps, self.slabs)
         }
@@ -614,24 +621,16 @@ impl<'g> AttentionRun<'g> {
     }
 
     /// Times `iters` launches after `warmup` untimed ones, each between two CUDA
-    /// events; returns milliseconds per launch.
+    /// events ([`Gpu::time_ms`]); returns milliseconds per launch.
     pub fn time_ms(&mut self, warmup: usize, iters: usize) -> Result<Vec<f32>> {
-        for _ in 0..warmup {
-            self.launch()?;
-        }
-        let ctx = self.gpu.context().clone();
-        let stream = self.gpu.stream().clone();
-        let flags = Some(sys::CUevent_flags::CU_EVENT_DEFAULT);
-        let mut times = Vec::with_capacity(iters);
-        for _ in 0..iters {
-            let start = ctx.new_event(flags).map_err(driver_err("cuEventCreate"))?;
-            let end = ctx.new_event(flags).map_err(driver_err("cuEventCreate"))?;
-            start.record(&stream).map_err(driver_err("cuEventRecord"))?;
-            self.launch()?;
-            end.record(&stream).map_err(driver_err("cuEventRecord"))?;
-            times.push(start.elapsed_ms(&end).map_err(driver_err("cuEventElapsedTime"))?);
-        }
-        Ok(times)
+        let gpu = self.gpu;
+        gpu.time_ms(warmup, iters, || self.launch())
+    }
+
+    /// Launches back to back for about `ms` milliseconds ([`Gpu::sustain`]).
+    pub fn sustain(&mut self, ms: f64) -> Result<()> {
+        let gpu = self.gpu;
+        gpu.sustain(ms, || self.launch())
     }
 
     /// Waits for the stream and copies out the output (as f32) and the natural-log lse.
@@ -782,7 +781,7 @@ mod tests {
         let plan = plan_launch(&p, SparseLayout::Block { block: 128 }).unwrap();
         assert_eq!(plan.kernel, "attn_fwd_bsr_d128_g2w_full");
         assert_eq!(plan.grid, (8 * 32, 1, 1)); // work items: query blocks x heads
-        assert_eq!(plan.block, (288, 1, 1)); // two consumer warpgroups and a producer warp
+        assert_eq!(plan.block, (384, 1, 1)); // two consumer warpgroups and a producer warpgroup
         assert_eq!(plan.shared_bytes, (2 * 128 + 2 * 2 * 128) * 128 * 2 + 1024 + 128);
         assert_eq!(plan.clone().on_sms(&p.tile, 132).grid, (132, 1, 1));
         assert_eq!(plan.on_sms(&p.tile, 1000).grid, (256, 1, 1));

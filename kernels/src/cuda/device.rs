@@ -141,23 +141,46 @@ impl Gpu {
     }
 
     /// Times `enqueue` (work it puts on [`Gpu::stream`]): `warmup` untimed calls, then
-    /// `iters` calls each between two CUDA events; milliseconds per call. Host work
-    /// inside `enqueue` overlaps the GPU's and is not timed unless it blocks.
+    /// `iters` calls each between two CUDA events; milliseconds per call. The calls are
+    /// enqueued back to back and read after the last, so the GPU does not idle between
+    /// samples. Host work inside `enqueue` overlaps the GPU's and is not timed unless it
+    /// blocks.
     pub fn time_ms(&self, warmup: usize, iters: usize, mut enqueue: impl FnMut() -> Result<()>) -> Result<Vec<f32>> {
         for _ in 0..warmup {
             enqueue()?;
         }
         let flags = Some(sys::CUevent_flags::CU_EVENT_DEFAULT);
-        let mut times = Vec::with_capacity(iters);
+        let mut events = Vec::with_capacity(iters);
         for _ in 0..iters {
             let start = self.ctx.new_event(flags).map_err(driver_err("cuEventCreate"))?;
             let end = self.ctx.new_event(flags).map_err(driver_err("cuEventCreate"))?;
             start.record(&self.stream).map_err(driver_err("cuEventRecord"))?;
             enqueue()?;
             end.record(&self.stream).map_err(driver_err("cuEventRecord"))?;
-            times.push(start.elapsed_ms(&end).map_err(driver_err("cuEventElapsedTime"))?);
+            events.push((start, end));
         }
-        Ok(times)
+        events
+            .iter()
+            .map(|(start, end)| start.elapsed_ms(end).map_err(driver_err("cuEventElapsedTime")))
+            .collect()
+    }
+
+    /// Keeps the GPU busy with `enqueue` for about `ms` milliseconds (one timed call, then
+    /// as many more back to back as fill the time), so that what is timed next runs at the
+    /// clocks the GPU holds under sustained load: a long kernel otherwise starts at boost
+    /// clocks and slows as it reaches the power limit, while a short one never does, and
+    /// their ratio would compare different clocks. Nothing when `ms` is 0.
+    pub fn sustain(&self, ms: f64, mut enqueue: impl FnMut() -> Result<()>) -> Result<()> {
+        if ms <= 0.0 {
+            return Ok(());
+        }
+        let once = self.time_ms(0, 1, &mut enqueue)?[0].max(1e-3) as f64;
+        let calls = (ms / once).ceil().min(1e6) as usize;
+        for _ in 0..calls {
+            enqueue()?;
+        }
+        self.stream.synchronize().map_err(driver_err("cuStreamSynchronize"))?;
+        Ok(())
     }
 
     /// Function `name` of `source`.

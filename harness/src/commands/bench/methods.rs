@@ -144,6 +144,8 @@ pub struct Shape<'a> {
     pub v: &'a [u16],
     /// Untimed launches first.
     pub warmup: usize,
+    /// Then launches back to back for this many milliseconds (see `Gpu::sustain`).
+    pub warmup_ms: f64,
     /// Timed launches.
     pub iters: usize,
 }
@@ -165,7 +167,14 @@ impl Shape<'_> {
 }
 
 fn time_kernel(run: &mut AttentionRun<'_>, s: &Shape<'_>) -> Result<Vec<f32>> {
+    run.sustain(s.warmup_ms)?;
     Ok(run.time_ms(s.warmup, s.iters)?)
+}
+
+/// Times an index build (all of its kernels) like [`time_kernel`].
+fn time_build(s: &Shape<'_>, mut build: impl FnMut() -> sparselab_kernels::Result<()>) -> Result<Vec<f32>> {
+    s.gpu.sustain(s.warmup_ms, &mut build)?;
+    Ok(s.gpu.time_ms(s.warmup, s.iters, build)?)
 }
 
 /// Measures `method` on `s`: one entry per tile (dense) or density (random blocks).
@@ -217,7 +226,7 @@ pub fn measure(
         BenchMethod::VerticalSlash(vs) => {
             let (nv, ns) = vs.effective_budgets(l)?;
             let mut b = VsIndexBuilder::new(s.gpu, p, s.q, s.k, nv, ns)?;
-            let index_ms = s.gpu.time_ms(s.warmup, s.iters, || b.build())?;
+            let index_ms = time_build(s, || b.build())?;
             let idx = b.index().download(s.gpu)?;
             drop(b);
             if let Some(w) = masks {
@@ -281,7 +290,7 @@ pub fn measure(
         BenchMethod::BlockTopK(bt) => {
             let (k, block) = bt.budget_on(l)?;
             let mut b = BlockTopKBuilder::new(s.gpu, p, s.q, s.k, k, block)?;
-            let index_ms = s.gpu.time_ms(s.warmup, s.iters, || b.build())?;
+            let index_ms = time_build(s, || b.build())?;
             let lists = b.selection()?;
             drop(b);
             let m = BlockSparseMask::new(h, l, block, p.causal, lists)?;
