@@ -73,6 +73,13 @@ if step "bench: non-causal 16k and 32k (SeerAttention's shape)"; then
     $B/sparselab bench --seq-len 32768 --causal causal --methods dense,block-sparse --tiles w4m2,g2,g2k,g2w --densities 0.1 \
         --iters 20 --out "$R/ours-32k-causal.csv" > "$R/bench-32k.log" 2>&1; tail -2 "$R/bench-32k.log"
 fi
+if step "bench: non-causal 16k and 32k, sustained load"; then
+    # The same kernels after 300 ms of each back to back: every one at the clocks it holds at the
+    # power limit (the dense run above throttles within its own samples, the short sparse ones do not).
+    $B/sparselab bench --seq-len 16384,32768 --causal full --methods dense,block-sparse --tiles g2w \
+        --densities 0.5,0.2,0.1,0.05 --iters 20 --warmup-ms 300 \
+        --out "$R/ours-full-sustained.csv" > "$R/bench-full-sustained.log" 2>&1; tail -2 "$R/bench-full-sustained.log"
+fi
 
 if step "bench: fp16 beside bf16, dense and block-sparse"; then
     $B/sparselab bench --seq-len 16384,65536 --causal both --methods dense,block-sparse --tiles w4m2,g2,g2k,g2w \
