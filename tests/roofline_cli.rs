@@ -308,3 +308,16 @@ fn calibrate_from_bench_refits_the_overhead_without_a_gpu() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("[measured]"), "{}", stderr(&o));
 }
+
+#[test]
+fn bench_rejects_a_bad_sustain_time_before_looking_for_a_gpu() {
+    for bad in ["-1", "NaN", "inf"] {
+        let o = sparselab(&["bench", &format!("--warmup-ms={bad}")]);
+        assert!(!o.status.success());
+        assert!(
+            stderr(&o).contains("--warmup-ms must be a finite number"),
+            "{}",
+            stderr(&o)
+        );
+    }
+}

@@ -5,7 +5,9 @@
 //! attention kernel. Without a GPU it says so and fails.
 //!
 //! Timing model: each sample is one launch (or one index build: all of its kernels)
-//! between two CUDA events on the same stream, after `--warmup` untimed ones. Inputs
+//! between two CUDA events on the same stream, after `--warmup` untimed ones and, with
+//! `--warmup-ms`, that many milliseconds of back-to-back launches (sustained-load clocks);
+//! samples are enqueued back to back and read after the last. Inputs
 //! are not rotated: at the lengths benchmarked (>= 4096 tokens x 32 heads x 128) Q, K
 //! and V are 96 MiB or more, beyond the H100's 50 MB L2.
 
@@ -209,6 +211,12 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     if args.iters == 0 {
         bail!("--iters 0: expected at least 1");
     }
+    if !(args.warmup_ms >= 0.0 && args.warmup_ms.is_finite()) {
+        bail!(
+            "--warmup-ms must be a finite number of milliseconds >= 0, got {}",
+            args.warmup_ms
+        );
+    }
     let mut tiles = Vec::new();
     let mut auto_tiles = false;
     for s in &args.tiles {
@@ -269,12 +277,6 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     );
     let (nv_major, nv_minor) = nvrtc_version()?;
     prov.cuda = format!("NVRTC {nv_major}.{nv_minor}, {}", gpu.arch());
-    if !(args.warmup_ms >= 0.0 && args.warmup_ms.is_finite()) {
-        bail!(
-            "--warmup-ms must be a finite number of milliseconds >= 0, got {}",
-            args.warmup_ms
-        );
-    }
     let mut clocks = device_info::clocks();
     if args.warmup_ms > 0.0 {
         clocks.push_str(&format!("; each kernel sustained {} ms before timing", args.warmup_ms));
