@@ -297,28 +297,46 @@ __device__ __forceinline__ void attn_fwd_ws(const TmaMap* tq, const TmaMap* tk, 
             float alpha[2];
             u32 p[BN / 16][4];
             float sc[BN / 2];
+            // Stage s holds tile t: waits for its K and gives its first key.
+            auto k_tile = [&](int s, int t) {
+                mbar_wait(k_full + 8 * s, ((g + t) / STAGES) & 1);
+                return warp_read(&slot[4 + s], lane);
+            };
+            // Stage s holds tile t: waits for its V.
+            auto v_tile = [&](int s, int t) { mbar_wait(v_full + 8 * s, ((g + t) / STAGES) & 1); };
+            // The S of stage s (first key k0) has landed in sc: frees the K stage, masks S and
+            // runs the online softmax.
+            auto softmax = [&](int s, int k0) {
+                fence_regs<BN / 2>(sc);
+                ws_release(k_empty + 8 * s, lane);
+                if (keys.needs_mask(k0, warp_row0, warp_row0 + 15, L)) slab_mask<BN, 1>(sc, keys, k0, r_lo, lane, L);
+                slab_exp<BN>(sc, row_max, row_sum, scale_log2, alpha);
+            };
+            // Waits for the O += P V of stage s and frees its V (p was read until here: its
+            // registers stay p's).
+            auto pv_done = [&](int s) {
+                wg_wait<0>();
+                fence_regs<D / 2>(acc);
+                fence_regs_u32<BN / 4>(&p[0][0]);
+                ws_release(v_empty + 8 * s, lane);
+            };
             {
                 const int s = g % STAGES;
-                mbar_wait(k_full + 8 * s, (g / STAGES) & 1);
-                const int k0 = warp_read(&slot[4 + s], lane);
+                const int k0 = k_tile(s, 0);
                 ws_turn_wait(wg);
                 wg_fence();
                 wg_s_issue<D, BM, BN>(sc, q_addr, smem_addr(sK + s * KT));
                 wg_commit();
                 ws_turn_pass(wg);
                 wg_wait<0>();
-                fence_regs<BN / 2>(sc);
-                ws_release(k_empty + 8 * s, lane);
-                if (keys.needs_mask(k0, warp_row0, warp_row0 + 15, L)) slab_mask<BN, 1>(sc, keys, k0, r_lo, lane, L);
-                slab_exp<BN>(sc, row_max, row_sum, scale_log2, alpha);
+                softmax(s, k0);
                 slab_pack<BN>(sc, p);
             }
             for (int t = 1; t < n; ++t) {
                 const int s = (g + t) % STAGES;
                 const int sp = (g + t - 1) % STAGES;
-                mbar_wait(k_full + 8 * s, ((g + t) / STAGES) & 1);
-                const int k0 = warp_read(&slot[4 + s], lane);
-                mbar_wait(v_full + 8 * sp, ((g + t - 1) / STAGES) & 1);
+                const int k0 = k_tile(s, t);
+                v_tile(sp, t - 1);
                 ws_turn_wait(wg);
                 wg_fence();
                 wg_s_issue<D, BM, BN>(sc, q_addr, smem_addr(sK + s * KT));
@@ -329,30 +347,20 @@ __device__ __forceinline__ void attn_fwd_ws(const TmaMap* tq, const TmaMap* tk, 
                 wg_commit();
                 ws_turn_pass(wg);
                 wg_wait<1>();
-                fence_regs<BN / 2>(sc);
-                ws_release(k_empty + 8 * s, lane);
-                if (keys.needs_mask(k0, warp_row0, warp_row0 + 15, L)) slab_mask<BN, 1>(sc, keys, k0, r_lo, lane, L);
-                slab_exp<BN>(sc, row_max, row_sum, scale_log2, alpha);
-                wg_wait<0>();
-                fence_regs<D / 2>(acc);
-                // The product read p until here: its registers stay p's.
-                fence_regs_u32<BN / 4>(&p[0][0]);
-                ws_release(v_empty + 8 * sp, lane);
+                softmax(s, k0);
+                pv_done(sp);
                 slab_pack<BN>(sc, p);
             }
             {
                 const int sp = (g + n - 1) % STAGES;
-                mbar_wait(v_full + 8 * sp, ((g + n - 1) / STAGES) & 1);
+                v_tile(sp, n - 1);
                 ws_turn_wait(wg);
                 slab_rescale<D>(acc, alpha);
                 wg_fence();
                 wg_pv_issue<D, BN>(acc, p, smem_addr(sV + sp * KT));
                 wg_commit();
                 ws_turn_pass(wg);
-                wg_wait<0>();
-                fence_regs<D / 2>(acc);
-                fence_regs_u32<BN / 4>(&p[0][0]);
-                ws_release(v_empty + 8 * sp, lane);
+                pv_done(sp);
             }
             g += n;
         }
