@@ -168,16 +168,16 @@ __device__ __forceinline__ void wg_rows_reset(float* acc, float* row_max, float*
     }
 }
 
-// Normalizes and stores this warpgroup's 64 output rows (below L) and their natural-log lse;
-// a row that kept nothing gets zeros and lse = -inf. The rows go through shared memory: the
-// block's Q tile `s` (layout WgSwz, BM rows), which this warpgroup no longer reads, takes
-// them by stmatrix, and 16-byte loads give every thread whole 16-byte chunks of a row for
-// coalesced stores. Straight from the accumulator layout each 4-byte store touched 8 rows;
-// those 32 stores per thread (and the drain at exit) were most of the 14% of warp time that
-// ncu sampled after the key loop at 6 key tiles per block (block-sparse, 5%).
+// Normalizes this warpgroup's 64 output rows and writes their natural-log lse (rows below
+// L); a row that kept nothing gets zeros and lse = -inf. The rows go by stmatrix to the
+// block's Q tile `s` (layout WgSwz, BM rows), which this warpgroup no longer reads, where
+// copy_staged_rows gives each thread whole 16-byte chunks of a row for coalesced stores.
+// Straight from the accumulator layout each 4-byte store touched 8 rows; those 32 stores per
+// thread (and the drain at exit) were most of the 14% of warp time that ncu sampled after
+// the key loop at 6 key tiles per block (block-sparse, 5%).
 template <int D, int BM>
-__device__ __forceinline__ void wg_store(const float* acc, const float* row_max, const float* row_sum, elem_t* s,
-                                         elem_t* __restrict__ o, float* __restrict__ lse, int q0, int L, int tid) {
+__device__ __forceinline__ void wg_stage(const float* acc, const float* row_max, const float* row_sum, elem_t* s,
+                                         float* __restrict__ lse, int q0, int L, int tid) {
     const int wg = tid >> 7;
     const int warp = (tid >> 5) & 3;
     const int lane = tid & 31;
@@ -204,17 +204,42 @@ __device__ __forceinline__ void wg_store(const float* acc, const float* row_max,
         }
         stmatrix_x4(smem_addr(s + WgSwz::at<BM, D>(srow, (n + (m >> 1)) * 8)), r[0], r[1], r[2], r[3]);
     }
-    // This warpgroup's four warps only (named barrier 1 + wg).
-    asm volatile("bar.sync %0, 128;\n" ::"r"(1 + wg) : "memory");
-    typedef TileSplit<64, D, 128> Split;
-    const int t = tid & 127;
+}
+
+// Copies the 64 staged rows r0 .. of `s` (WgSwz, BM rows) to rows q0 + r0 .. of `o` (those
+// below L) with THREADS threads (t: this one's index), 16 bytes a copy, BATCH loads in flight
+// (a thread with few registers copies in several batches).
+template <int D, int BM, int THREADS, int BATCH = TileSplit<64, D, THREADS>::PASSES>
+__device__ __forceinline__ void copy_staged_rows(const elem_t* s, elem_t* __restrict__ o, int r0, int q0, int L,
+                                                 int t) {
+    typedef TileSplit<64, D, THREADS> Split;
+    static_assert(Split::PASSES % BATCH == 0, "batches must split the passes evenly");
     const int ch = t % Split::CHUNKS;
+#pragma unroll 1
+    for (int p0 = 0; p0 < Split::PASSES; p0 += BATCH) {
+        uint4 v[BATCH];
 #pragma unroll
-    for (int p = 0; p < Split::PASSES; ++p) {
-        const int r = wg * 64 + t / Split::CHUNKS + p * Split::STEP;
-        const uint4 v = *reinterpret_cast<const uint4*>(s + WgSwz::at<BM, D>(r, ch * 8));
-        if (q0 + r < L) *reinterpret_cast<uint4*>(o + (long long)(q0 + r) * D + ch * 8) = v;
+        for (int p = 0; p < BATCH; ++p) {
+            const int r = r0 + t / Split::CHUNKS + (p0 + p) * Split::STEP;
+            v[p] = *reinterpret_cast<const uint4*>(s + WgSwz::at<BM, D>(r, ch * 8));
+        }
+#pragma unroll
+        for (int p = 0; p < BATCH; ++p) {
+            const int r = r0 + t / Split::CHUNKS + (p0 + p) * Split::STEP;
+            if (q0 + r < L) *reinterpret_cast<uint4*>(o + (long long)(q0 + r) * D + ch * 8) = v[p];
+        }
     }
+}
+
+// Normalizes and stores this warpgroup's 64 output rows and their lse (wg_stage, then the
+// warpgroup's four warps, named barrier 1 + wg, copy the rows out).
+template <int D, int BM>
+__device__ __forceinline__ void wg_store(const float* acc, const float* row_max, const float* row_sum, elem_t* s,
+                                         elem_t* __restrict__ o, float* __restrict__ lse, int q0, int L, int tid) {
+    const int wg = tid >> 7;
+    wg_stage<D, BM>(acc, row_max, row_sum, s, lse, q0, L, tid);
+    asm volatile("bar.sync %0, 128;\n" ::"r"(1 + wg) : "memory");
+    copy_staged_rows<D, BM, 128>(s, o, wg * 64, q0, L, tid & 127);
 }
 
 // Issues S = Q K^T over a BN-key tile (D / 16 k16 steps, K-major B: 16 columns of D per

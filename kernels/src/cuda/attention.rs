@@ -32,8 +32,8 @@ pub struct TileConfig {
     /// K/V tiles resident in shared memory at once.
     pub stages: usize,
     /// Warp-specialized and persistent (wgmma tiles): one block per SM claims
-    /// (head, query block) items; a producer warpgroup (the last four of `warps`, one
-    /// thread of which works) issues TMA copies.
+    /// (head, query block) items; a producer warpgroup (the last four of `warps`) issues
+    /// TMA copies from one thread and stores the output from two warps.
     pub persistent: bool,
 }
 
@@ -145,12 +145,12 @@ impl TileConfig {
     }
     /// Dynamic shared memory of one block: the Q tile and `stages` K and V tiles of
     /// `key_tile` keys, 2 bytes an element; the wgmma tiles add 1 KB to align tiles to 1024
-    /// bytes; a persistent tile holds two Q tiles and 128 bytes of mbarriers and slots.
+    /// bytes; a persistent tile holds two Q tiles and 256 bytes of mbarriers and slots.
     pub fn shared_bytes(&self, head_dim: usize) -> u32 {
         let q_tiles = if self.persistent { 2 } else { 1 };
         let tiles = (q_tiles * self.rows() + 2 * self.stages * self.key_tile) * head_dim * 2;
         let extra = match (self.wgmma, self.persistent) {
-            (_, true) => 1024 + 128,
+            (_, true) => 1024 + 256,
             (true, false) => 1024,
             (false, false) => 0,
         };
@@ -782,7 +782,7 @@ mod tests {
         assert_eq!(plan.kernel, "attn_fwd_bsr_d128_g2w_full");
         assert_eq!(plan.grid, (8 * 32, 1, 1)); // work items: query blocks x heads
         assert_eq!(plan.block, (384, 1, 1)); // two consumer warpgroups and a producer warpgroup
-        assert_eq!(plan.shared_bytes, (2 * 128 + 2 * 2 * 128) * 128 * 2 + 1024 + 128);
+        assert_eq!(plan.shared_bytes, (2 * 128 + 2 * 2 * 128) * 128 * 2 + 1024 + 256);
         assert_eq!(plan.clone().on_sms(&p.tile, 132).grid, (132, 1, 1));
         assert_eq!(plan.on_sms(&p.tile, 1000).grid, (256, 1, 1));
         // Other tiles keep their grid.
